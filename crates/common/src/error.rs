@@ -1,0 +1,256 @@
+//! The error-code model shared by every service.
+//!
+//! A failure users can see is an [`ApiError`]: a gRPC code, a stable machine
+//! `reason` (sent as `google.rpc.ErrorInfo`), a human message, and for bad input
+//! the field violations (sent as `google.rpc.BadRequest`). Each service keeps its
+//! own error enum and maps it into `ApiError` in one exhaustive match; this module
+//! only knows how to put the result on the wire.
+
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// `ErrorInfo.domain` of every MOING error.
+pub const ERROR_DOMAIN: &str = "moing.app";
+
+/// Reasons shared by every service; service-specific reasons are string
+/// constants in the service (all listed in `docs/api.md`).
+pub mod reason {
+    pub const VALIDATION_FAILED: &str = "VALIDATION_FAILED";
+    pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
+    pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
+    pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
+    pub const MEMBER_PENDING: &str = "MEMBER_PENDING";
+    pub const SERVICE_CREDENTIAL_REQUIRED: &str = "SERVICE_CREDENTIAL_REQUIRED";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const DEPENDENCY_UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+/// One invalid request field: `field` is the proto field path (`mission.title`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+/// A failure ready to be sent to a client.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub code: Code,
+    pub reason: &'static str,
+    pub message: String,
+    pub violations: Vec<FieldViolation>,
+    pub metadata: Vec<(String, String)>,
+}
+
+impl ApiError {
+    pub fn new(code: Code, reason: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            reason,
+            message: message.into(),
+            violations: Vec::new(),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Bad input: `INVALID_ARGUMENT` / `VALIDATION_FAILED` with field violations.
+    pub fn invalid(violations: Vec<FieldViolation>) -> Self {
+        let message = match violations.as_slice() {
+            [one] => format!("invalid {}: {}", one.field, one.description),
+            many => format!("{} fields are invalid", many.len()),
+        };
+        Self {
+            violations,
+            ..Self::new(Code::InvalidArgument, reason::VALIDATION_FAILED, message)
+        }
+    }
+
+    pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::new(Code::Unauthenticated, reason, message)
+    }
+
+    /// An unexpected failure: logged here once with its chain, sent as an opaque message.
+    pub fn internal(err: impl fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(Code::Internal, reason::INTERNAL, "internal error")
+    }
+
+    pub fn unavailable(what: &str) -> Self {
+        Self::new(
+            Code::Unavailable,
+            reason::DEPENDENCY_UNAVAILABLE,
+            format!("{what} is unavailable, try again shortly"),
+        )
+    }
+
+    /// Extra `ErrorInfo.metadata` entries, e.g. `retry_after_seconds`.
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.push((key.into(), value.into()));
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?} {}: {}", self.code, self.reason, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<ApiError> for Status {
+    fn from(e: ApiError) -> Self {
+        let mut details = ErrorDetails::new();
+        details.set_error_info(
+            e.reason,
+            ERROR_DOMAIN,
+            e.metadata.into_iter().collect::<std::collections::HashMap<_, _>>(),
+        );
+        for v in e.violations {
+            details.add_bad_request_violation(v.field, v.description);
+        }
+        Status::with_error_details(e.code, e.message, details)
+    }
+}
+
+/// Reads the `ErrorInfo.reason` of a status, if it carries one.
+pub fn status_reason(status: &Status) -> Option<String> {
+    status.get_details_error_info().map(|info| info.reason)
+}
+
+/// Reads the `BadRequest` field names of a status.
+pub fn status_violation_fields(status: &Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|br| br.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Collects field violations while validating a request, then fails once with all of them.
+#[derive(Debug, Default)]
+pub struct Validator {
+    violations: Vec<FieldViolation>,
+}
+
+impl Validator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn violation(&mut self, field: &str, description: impl Into<String>) {
+        self.violations.push(FieldViolation {
+            field: field.to_owned(),
+            description: description.into(),
+        });
+    }
+
+    /// Trims `value` and checks its length in characters (not bytes).
+    pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize) -> String {
+        let trimmed = value.trim();
+        let n = trimmed.chars().count();
+        if n < min {
+            if min == 1 {
+                self.violation(field, "must not be empty");
+            } else {
+                self.violation(field, format!("must be at least {min} characters"));
+            }
+        } else if n > max {
+            self.violation(field, format!("must be at most {max} characters"));
+        }
+        trimmed.to_owned()
+    }
+
+    /// Parses a UUID id field.
+    pub fn id(&mut self, field: &str, value: &str) -> Option<uuid::Uuid> {
+        match uuid::Uuid::parse_str(value.trim()) {
+            Ok(id) => Some(id),
+            Err(_) if value.trim().is_empty() => {
+                self.violation(field, "is required");
+                None
+            }
+            Err(_) => {
+                self.violation(field, "must be an id returned by the API");
+                None
+            }
+        }
+    }
+
+    /// `page_size`: 0 means the default; negative or above `max` is invalid.
+    pub fn page_size(&mut self, field: &str, value: i32, default: u32, max: u32) -> u32 {
+        match value {
+            0 => default,
+            v if v < 0 => {
+                self.violation(field, "must not be negative");
+                default
+            }
+            v if v as u32 > max => {
+                self.violation(field, format!("must be at most {max}"));
+                max
+            }
+            v => v as u32,
+        }
+    }
+
+    pub fn check(&mut self, ok: bool, field: &str, description: &str) {
+        if !ok {
+            self.violation(field, description);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    /// `Ok(())` when nothing was wrong, else the `INVALID_ARGUMENT` error with every violation.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.violations.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.violations))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_carries_reason_and_violations() {
+        let mut v = Validator::new();
+        let name = v.text("team.name", "   ", 1, 20);
+        v.text("team.introduction", &"가".repeat(301), 0, 300);
+        assert_eq!(name, "");
+        let err = v.finish().expect_err("two violations");
+        let status = Status::from(err);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert_eq!(status_reason(&status).as_deref(), Some("VALIDATION_FAILED"));
+        assert_eq!(
+            status_violation_fields(&status),
+            vec!["team.name".to_owned(), "team.introduction".to_owned()]
+        );
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        let mut v = Validator::new();
+        v.text("nickname", "모잉모잉모잉모잉모잉", 1, 10);
+        assert!(v.is_empty());
+        v.text("nickname", "모잉모잉모잉모잉모잉x", 1, 10);
+        assert!(!v.is_empty());
+    }
+
+    #[test]
+    fn page_size_defaults_and_bounds() {
+        let mut v = Validator::new();
+        assert_eq!(v.page_size("page_size", 0, 20, 100), 20);
+        assert_eq!(v.page_size("page_size", 50, 20, 100), 50);
+        assert!(v.is_empty());
+        v.page_size("page_size", 101, 20, 100);
+        v.page_size("page_size", -1, 20, 100);
+        assert_eq!(v.finish().expect_err("bad").violations.len(), 2);
+    }
+}

@@ -1,0 +1,28 @@
+//! moing-common: what every MOING service runs on, and nothing domain-specific.
+//!
+//! - [`config`]: layered settings (defaults ← TOML ← `MOING_*` env) and shared sections.
+//! - [`telemetry`]: tracing subscriber set-up.
+//! - [`error`]: the error-code model: gRPC status + `ErrorInfo` reason + `BadRequest`.
+//! - [`token`]: EdDSA access tokens: signing (auth, tests) and JWKS-cached verification.
+//! - [`layer`]: the tower layer that authenticates every call and yields a `Principal`.
+//! - [`server`]: the gRPC bootstrap (health, reflection v1 + v1alpha, layers, shutdown).
+//! - [`client`]: lazy channels with deadlines and the service credential.
+//! - [`db`]: pools and migrations (shared outbox tables + the service's own).
+//! - [`outbox`]: transactional outbox, relay, and the de-duplicating event sink.
+//! - [`jobs`]: `FOR UPDATE SKIP LOCKED` claiming of due background work.
+//!
+//! Admission rule: code lives here only when two or more crates use it.
+
+pub mod client;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod jobs;
+pub mod layer;
+pub mod outbox;
+pub mod server;
+pub mod telemetry;
+pub mod token;
+
+pub use error::{ApiError, Validator};
+pub use token::Principal;
