@@ -279,7 +279,9 @@ impl TokenVerifier {
             return Err(TokenError::Invalid("algorithm not allowed"));
         }
         let kid = header.kid.ok_or(TokenError::Invalid("no key id"))?;
-        let key = match self.cache.read().await.keys.get(&kid).cloned() {
+        // Bind first: a guard in the match scrutinee would live through the refresh.
+        let cached = self.cache.read().await.keys.get(&kid).cloned();
+        let key = match cached {
             Some(key) => key,
             None => {
                 self.refresh_keys().await?;

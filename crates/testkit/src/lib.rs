@@ -1,1 +1,34 @@
+//! moing-testkit: what tests need to run against real infrastructure.
+//!
+//! - [`TestDb`]: a fresh, migrated MariaDB database per test, dropped afterwards.
+//! - [`TestRedis`]: a Redis key namespace per test, cleaned afterwards.
+//! - [`S3Server`]: the embedded S3 server (s3s-fs) verifying real SigV4 signatures.
+//! - [`Tokens`]: a signing key and signed access tokens, with a matching verifier.
+//! - [`Cluster`]: binds port 0 for each named service first, then starts them, so
+//!   every service knows every endpoint and nobody waits with `sleep`.
+//!
+//! Infrastructure comes from `scripts/test` (or `scripts/up`); the admin URL is
+//! `MOING_TEST_DATABASE_URL`, Redis is `MOING_TEST_REDIS_URL`.
 
+mod cluster;
+mod db;
+mod redis_ns;
+mod s3;
+mod tokens;
+
+pub use cluster::Cluster;
+pub use db::{TestDb, admin_url};
+pub use redis_ns::TestRedis;
+pub use s3::S3Server;
+pub use tokens::Tokens;
+
+/// Installs a test log subscriber once (honours `RUST_LOG`).
+pub fn init_logs() {
+    moing_common::telemetry::init(
+        "test",
+        &moing_common::config::LogSettings {
+            json: false,
+            filter: "warn".into(),
+        },
+    );
+}
