@@ -38,6 +38,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("moing_descriptor.bin"))
         .include_file("moing_include.rs")
+        // Methods a service has not implemented yet answer UNIMPLEMENTED.
+        .generate_default_stubs(true)
         .compile_well_known_types(false)
         .compile_with_config(config, &protos, &[root.clone(), wkt])?;
 

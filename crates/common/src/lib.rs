@@ -10,6 +10,7 @@
 //! - [`db`]: pools and migrations (shared outbox tables + the service's own).
 //! - [`outbox`]: transactional outbox, relay, and the de-duplicating event sink.
 //! - [`jobs`]: `FOR UPDATE SKIP LOCKED` claiming of due background work.
+//! - [`service`]: base settings and the standard run loop of a service.
 //!
 //! Admission rule: code lives here only when two or more crates use it.
 
@@ -21,6 +22,7 @@ pub mod jobs;
 pub mod layer;
 pub mod outbox;
 pub mod server;
+pub mod service;
 pub mod telemetry;
 pub mod token;
 

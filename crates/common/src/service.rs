@@ -1,0 +1,179 @@
+//! Settings and wiring every service shares: the base settings sections, the
+//! auth layer backed by auth's JWKS, internal channels, outbox relays, and the
+//! standard run loop (migrate → serve → watch the database → drain on shutdown).
+
+use std::{sync::Arc, time::Duration};
+
+use moing_proto::moing::auth::v1::{GetJwksRequest, auth_service_client::AuthServiceClient};
+use serde::{Deserialize, Serialize};
+use sqlx::{MySqlPool, migrate::Migrator};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+use crate::{
+    client::{InternalChannel, internal_channel, lazy_channel},
+    config::{
+        AuthSettings, ClientSettings, DatabaseSettings, Endpoints, Environment, GrpcSettings,
+        LogSettings,
+    },
+    db,
+    layer::{AccessPolicy, AuthConfig, AuthLayer},
+    outbox::{Outbox, Relay, RelayOptions},
+    server::{ServerBuilder, watch_dependency},
+    token::{Jwk, JwksSource, TokenVerifier},
+};
+
+/// The sections every service's settings start with (flattened into them).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BaseSettings {
+    pub env: Environment,
+    pub grpc: GrpcSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub log: LogSettings,
+    pub client: ClientSettings,
+    /// gRPC endpoints of the services this one calls, by name.
+    pub services: Endpoints,
+    /// Event subscribers of this service's outbox: name → EventSink endpoint.
+    pub subscribers: Endpoints,
+}
+
+impl BaseSettings {
+    /// Development defaults for a service on `port` with its own schema.
+    pub fn development(service: &str, port: u16) -> Self {
+        Self {
+            grpc: GrpcSettings::with_port(port),
+            database: DatabaseSettings {
+                url: format!("mysql://moing_{service}:dev_{service}@127.0.0.1:3306/moing_{service}"),
+                ..DatabaseSettings::default()
+            },
+            ..Self::default()
+        }
+    }
+
+    /// The verification layer, fetching keys from auth's `GetJwks`.
+    pub fn auth_layer(&self, policy: AccessPolicy) -> anyhow::Result<AuthLayer> {
+        let channel = lazy_channel(&self.auth.jwks_endpoint, &self.client)?;
+        let verifier = TokenVerifier::new(
+            Arc::new(GrpcJwks { channel }),
+            &self.auth.issuer,
+            &self.auth.audience,
+        );
+        Ok(AuthLayer::new(AuthConfig {
+            verifier: Arc::new(verifier),
+            service_token: self.auth.service_token.as_str().into(),
+            policy: Arc::new(policy),
+        }))
+    }
+
+    /// A channel to another service's internal API, with the service credential.
+    pub fn internal_channel(&self, service: &str) -> anyhow::Result<InternalChannel> {
+        let endpoint = self
+            .services
+            .get(service)
+            .ok_or_else(|| anyhow::anyhow!("no endpoint configured for service {service}"))?;
+        internal_channel(endpoint, &self.client, &self.auth.service_token)
+    }
+
+    /// The producer side of this service's outbox.
+    pub fn outbox(&self, producer: &str) -> Outbox {
+        Outbox::new(producer, self.subscribers.keys().cloned().collect())
+    }
+
+    /// One relay task per configured subscriber.
+    pub fn spawn_relays(
+        &self,
+        pool: &MySqlPool,
+        outbox: &Outbox,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let mut tasks = Vec::new();
+        for (name, endpoint) in &self.subscribers {
+            let channel = internal_channel(endpoint, &self.client, &self.auth.service_token)?;
+            let relay = Relay::new(
+                pool.clone(),
+                outbox,
+                name,
+                channel,
+                RelayOptions::default(),
+            );
+            tasks.push(tokio::spawn(relay.run(shutdown.clone())));
+        }
+        Ok(tasks)
+    }
+}
+
+/// JWKS from the auth service over gRPC.
+#[derive(Debug, Clone)]
+pub struct GrpcJwks {
+    channel: Channel,
+}
+
+#[tonic::async_trait]
+impl JwksSource for GrpcJwks {
+    async fn fetch(&self) -> anyhow::Result<Vec<Jwk>> {
+        let keys = AuthServiceClient::new(self.channel.clone())
+            .get_jwks(GetJwksRequest {})
+            .await?
+            .into_inner()
+            .keys;
+        Ok(keys
+            .into_iter()
+            .map(|k| Jwk {
+                kty: k.kty,
+                crv: k.crv,
+                x: k.x,
+                kid: k.kid,
+                alg: k.alg,
+                use_: k.r#use,
+            })
+            .collect())
+    }
+}
+
+/// Opens the pool and applies the shared and the service's migrations.
+pub async fn open_database(
+    settings: &DatabaseSettings,
+    migrator: &Migrator,
+) -> anyhow::Result<MySqlPool> {
+    let pool = db::lazy_pool(settings)?;
+    db::migrate(&pool, migrator)
+        .await
+        .map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
+    Ok(pool)
+}
+
+/// Serves `server` until `shutdown`, with health following the database.
+pub async fn serve(
+    server: ServerBuilder,
+    listener: TcpListener,
+    base: &BaseSettings,
+    pool: MySqlPool,
+    auth: AuthLayer,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let watcher = watch_dependency(
+        server.health(),
+        server.service_names(),
+        Duration::from_secs(2),
+        move || {
+            let pool = pool.clone();
+            async move { db::ping(&pool).await }
+        },
+        shutdown.clone(),
+    );
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, services = ?server.service_names(), "serving grpc");
+    let stop = shutdown.clone();
+    server
+        .serve(listener, &base.grpc, Some(auth), async move {
+            stop.cancelled().await
+        })
+        .await?;
+    shutdown.cancel();
+    let _ = watcher.await;
+    tracing::info!("stopped");
+    Ok(())
+}

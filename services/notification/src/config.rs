@@ -1,0 +1,22 @@
+//! Settings of the notification service: the shared base sections plus its own.
+
+use moing_common::service::BaseSettings;
+use serde::{Deserialize, Serialize};
+
+/// Default gRPC port of the notification service.
+pub const DEFAULT_PORT: u16 = 50055;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    #[serde(flatten)]
+    pub base: BaseSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            base: BaseSettings::development("notification", DEFAULT_PORT),
+        }
+    }
+}
