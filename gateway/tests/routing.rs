@@ -57,7 +57,9 @@ async fn start() -> anyhow::Result<Cluster> {
         services: BTreeMap::from([("auth".to_owned(), cluster.endpoint("auth"))]),
         ..Settings::default()
     };
-    cluster.spawn("gateway", |listener, stop| startup::run(settings, listener, stop))?;
+    cluster.spawn("gateway", |listener, stop| {
+        startup::run(settings, listener, stop)
+    })?;
     Ok(cluster)
 }
 
@@ -90,8 +92,10 @@ async fn internal_services_are_never_routed() -> anyhow::Result<()> {
     let mut client = AuthInternalServiceClient::connect(cluster.endpoint("gateway")).await?;
     let mut req = Request::new(GetMemberRequest::default());
     // Even with a (guessed) service credential the gateway refuses.
-    req.metadata_mut()
-        .insert("x-moing-service-token", "dev-service-token-change-me".parse()?);
+    req.metadata_mut().insert(
+        "x-moing-service-token",
+        "dev-service-token-change-me".parse()?,
+    );
     let err = client.get_member(req).await.expect_err("not routed");
     assert_eq!(err.code(), Code::Unimplemented);
     let events = moing_proto::moing::events::v1::event_sink_client::EventSinkClient::connect(

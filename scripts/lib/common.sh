@@ -58,6 +58,7 @@ ensure_mariadb() {
       as_root sh -c 'nohup mysqld_safe --user=mysql >/dev/null 2>&1 &'
     fi
     wait_for mariadb 60 mysql_root -e 'SELECT 1'
+    touch "$STATE/run/mariadb.started"
   fi
   # The admin account creates per-service schemas and per-test databases.
   mysql_root <<SQL
@@ -100,7 +101,8 @@ ensure_redis() {
 }
 
 ensure_node_tools() {
-  apt_install nodejs npm ca-certificates
+  command -v npm >/dev/null || apt_install nodejs npm
+  apt_install ca-certificates
   if [ ! -x "$STATE/tools/node_modules/.bin/buf" ]; then
     log "installing buf (npm @bufbuild/buf)"
     (cd "$STATE/tools" && { [ -f package.json ] || npm init -y >/dev/null; } \
@@ -123,7 +125,25 @@ ensure_rust() {
 
 infra_up() {
   ensure_rust
+  command -v curl >/dev/null || apt_install curl
   ensure_mariadb
   provision_databases
   ensure_redis
+}
+
+# Stops the processes up started (pid files under .moing/run), waiting for each to exit.
+stop_processes() {
+  local pidfile pid name
+  for pidfile in "$STATE"/run/*.pid; do
+    [ -e "$pidfile" ] || continue
+    name="$(basename "$pidfile" .pid)"
+    [ "$name" = redis ] && continue
+    pid="$(cat "$pidfile")"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pidfile"
+  done
 }

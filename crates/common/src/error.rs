@@ -107,7 +107,9 @@ impl From<ApiError> for Status {
         details.set_error_info(
             e.reason,
             ERROR_DOMAIN,
-            e.metadata.into_iter().collect::<std::collections::HashMap<_, _>>(),
+            e.metadata
+                .into_iter()
+                .collect::<std::collections::HashMap<_, _>>(),
         );
         for v in e.violations {
             details.add_bad_request_violation(v.field, v.description);

@@ -107,7 +107,9 @@ fn gate(path: &str, policy: &AccessPolicy) -> Gate {
 fn bearer(headers: &http::HeaderMap) -> Option<&str> {
     let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 /// Constant-time comparison of the presented service credential.
@@ -150,10 +152,9 @@ where
             match gate(&path, &config.policy) {
                 Gate::Open => {}
                 Gate::Service => {
-                    let ok = req
-                        .headers()
-                        .get(SERVICE_TOKEN_HEADER)
-                        .is_some_and(|v| same_secret(v.as_bytes(), config.service_token.as_bytes()));
+                    let ok = req.headers().get(SERVICE_TOKEN_HEADER).is_some_and(|v| {
+                        same_secret(v.as_bytes(), config.service_token.as_bytes())
+                    });
                     if !ok {
                         let status: Status = ApiError::unauthenticated(
                             reason::SERVICE_CREDENTIAL_REQUIRED,
@@ -205,17 +206,32 @@ mod tests {
     #[test]
     fn gates_by_path() {
         let policy = AccessPolicy::default().anonymous(&["/moing.auth.v1.AuthService/SignIn"]);
-        assert!(matches!(gate("/grpc.health.v1.Health/Check", &policy), Gate::Open));
         assert!(matches!(
-            gate("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &policy),
+            gate("/grpc.health.v1.Health/Check", &policy),
             Gate::Open
         ));
-        assert!(matches!(gate("/moing.auth.v1.AuthService/SignIn", &policy), Gate::Open));
         assert!(matches!(
-            gate("/moing.moim.v1.TeamInternalService/CheckMembership", &policy),
+            gate(
+                "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                &policy
+            ),
+            Gate::Open
+        ));
+        assert!(matches!(
+            gate("/moing.auth.v1.AuthService/SignIn", &policy),
+            Gate::Open
+        ));
+        assert!(matches!(
+            gate(
+                "/moing.moim.v1.TeamInternalService/CheckMembership",
+                &policy
+            ),
             Gate::Service
         ));
-        assert!(matches!(gate("/moing.events.v1.EventSink/Deliver", &policy), Gate::Service));
+        assert!(matches!(
+            gate("/moing.events.v1.EventSink/Deliver", &policy),
+            Gate::Service
+        ));
         assert!(matches!(
             gate("/moing.moim.v1.TeamService/CreateTeam", &policy),
             Gate::Member
@@ -226,9 +242,15 @@ mod tests {
     fn bearer_parsing() {
         let mut h = http::HeaderMap::new();
         assert_eq!(bearer(&h), None);
-        h.insert(http::header::AUTHORIZATION, "Bearer abc".parse().expect("header"));
+        h.insert(
+            http::header::AUTHORIZATION,
+            "Bearer abc".parse().expect("header"),
+        );
         assert_eq!(bearer(&h), Some("abc"));
-        h.insert(http::header::AUTHORIZATION, "Basic abc".parse().expect("header"));
+        h.insert(
+            http::header::AUTHORIZATION,
+            "Basic abc".parse().expect("header"),
+        );
         assert_eq!(bearer(&h), None);
     }
 }

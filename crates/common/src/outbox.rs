@@ -20,7 +20,8 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use moing_proto::moing::events::v1::{
-    DeliverRequest, DeliverResponse, Event, event::Payload,
+    DeliverRequest, DeliverResponse, Event,
+    event::Payload,
     event_sink_client::EventSinkClient,
     event_sink_server::{EventSink, EventSinkServer},
 };
@@ -204,11 +205,7 @@ impl Relay {
             seqs.push(seq);
             events.push(Event::decode(payload.as_slice())?);
         }
-        let result = self
-            .client
-            .clone()
-            .deliver(DeliverRequest { events })
-            .await;
+        let result = self.client.clone().deliver(DeliverRequest { events }).await;
         match result {
             Ok(_) => {
                 let placeholders = vec!["?"; seqs.len()].join(",");
@@ -323,7 +320,10 @@ pub trait EventHandler: Send + Sync + 'static {
 
 /// Records `event_id` as processed in the caller's transaction. Returns false if
 /// it already was (a redelivery): the caller then skips the effect.
-pub async fn mark_processed(conn: &mut MySqlConnection, event_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn mark_processed(
+    conn: &mut MySqlConnection,
+    event_id: Uuid,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
         "INSERT IGNORE INTO processed_event (event_id, processed_at) VALUES (?, UTC_TIMESTAMP(6))",
     )

@@ -46,7 +46,9 @@ impl BaseSettings {
         Self {
             grpc: GrpcSettings::with_port(port),
             database: DatabaseSettings {
-                url: format!("mysql://moing_{service}:dev_{service}@127.0.0.1:3306/moing_{service}"),
+                url: format!(
+                    "mysql://moing_{service}:dev_{service}@127.0.0.1:3306/moing_{service}"
+                ),
                 ..DatabaseSettings::default()
             },
             ..Self::default()
@@ -92,13 +94,7 @@ impl BaseSettings {
         let mut tasks = Vec::new();
         for (name, endpoint) in &self.subscribers {
             let channel = internal_channel(endpoint, &self.client, &self.auth.service_token)?;
-            let relay = Relay::new(
-                pool.clone(),
-                outbox,
-                name,
-                channel,
-                RelayOptions::default(),
-            );
+            let relay = Relay::new(pool.clone(), outbox, name, channel, RelayOptions::default());
             tasks.push(tokio::spawn(relay.run(shutdown.clone())));
         }
         Ok(tasks)

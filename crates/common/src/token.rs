@@ -305,7 +305,8 @@ impl TokenVerifier {
             return Err(TokenError::Invalid("not an access token"));
         }
         let member_id = Uuid::parse_str(&claims.sub).map_err(|_| TokenError::Invalid("subject"))?;
-        let session_id = Uuid::parse_str(&claims.sid).map_err(|_| TokenError::Invalid("session"))?;
+        let session_id =
+            Uuid::parse_str(&claims.sid).map_err(|_| TokenError::Invalid("session"))?;
         Ok(Principal {
             member_id,
             session_id,

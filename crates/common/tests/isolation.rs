@@ -54,7 +54,8 @@ async fn service_users_cannot_touch_other_schemas() -> anyhow::Result<()> {
             .fetch_all(&mut conn)
             .await?;
         assert!(
-            dbs.iter().all(|d| d == &format!("moing_{owner}") || d == "information_schema"),
+            dbs.iter()
+                .all(|d| d == &format!("moing_{owner}") || d == "information_schema"),
             "moing_{owner} sees only its schema: {dbs:?}"
         );
     }

@@ -23,7 +23,11 @@ async fn concurrent_claims_are_disjoint_and_skip_future_and_done_rows() -> anyho
     .await?;
     let now = Utc::now();
     for id in 0..12 {
-        let due = if id < 10 { now - chrono::Duration::minutes(1) } else { now + chrono::Duration::hours(1) };
+        let due = if id < 10 {
+            now - chrono::Duration::minutes(1)
+        } else {
+            now + chrono::Duration::hours(1)
+        };
         let done = i32::from(id == 0);
         sqlx::query("INSERT INTO job (id, due_at, done) VALUES (?, ?, ?)")
             .bind(id)
@@ -38,9 +42,16 @@ async fn concurrent_claims_are_disjoint_and_skip_future_and_done_rows() -> anyho
     let a: Vec<i32> = claim_due(&mut tx_a, JOBS, now, 5).await?;
     let b: Vec<i32> = claim_due(&mut tx_b, JOBS, now, 50).await?;
     assert_eq!(a, vec![1, 2, 3, 4, 5]);
-    assert_eq!(b, vec![6, 7, 8, 9], "rows locked by the other replica are skipped");
+    assert_eq!(
+        b,
+        vec![6, 7, 8, 9],
+        "rows locked by the other replica are skipped"
+    );
     for id in &a {
-        sqlx::query("UPDATE job SET done = 1 WHERE id = ?").bind(id).execute(&mut *tx_a).await?;
+        sqlx::query("UPDATE job SET done = 1 WHERE id = ?")
+            .bind(id)
+            .execute(&mut *tx_a)
+            .await?;
     }
     tx_a.commit().await?;
     tx_b.rollback().await?; // replica b crashed: its rows become claimable again

@@ -33,7 +33,9 @@ impl EventHandler for CountingHandler {
     async fn handle(&self, conn: &mut MySqlConnection, event: &Event) -> Result<(), HandleError> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
         if call == self.fail_on_call.load(Ordering::SeqCst) {
-            return Err(HandleError::Other(anyhow::anyhow!("consumer crashed mid-batch")));
+            return Err(HandleError::Other(anyhow::anyhow!(
+                "consumer crashed mid-batch"
+            )));
         }
         sqlx::query(
             "INSERT INTO effect (event_id, applied) VALUES (?, 1) \
@@ -65,17 +67,18 @@ async fn start_consumer(tokens: &Tokens, fail_on_call: usize) -> anyhow::Result<
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let stop = CancellationToken::new();
-    let server = ServerBuilder::new().add_service(EventSinkService::server(
-        db.pool.clone(),
-        handler.clone(),
-    ));
+    let server = ServerBuilder::new()
+        .add_service(EventSinkService::server(db.pool.clone(), handler.clone()));
     let layer = tokens.auth_layer(AccessPolicy::default());
     let shutdown = stop.clone();
     tokio::spawn(async move {
         server
-            .serve(listener, &GrpcSettings::default(), Some(layer), async move {
-                shutdown.cancelled().await
-            })
+            .serve(
+                listener,
+                &GrpcSettings::default(),
+                Some(layer),
+                async move { shutdown.cancelled().await },
+            )
             .await
     });
     Ok(Consumer {
@@ -146,7 +149,10 @@ async fn failure_mid_batch_and_relay_restart_apply_each_event_once() -> anyhow::
     let ids = produce(&producer.pool, &outbox, 20).await?;
 
     let first = relay(&producer.pool, &outbox, &consumer, &tokens);
-    assert!(first.deliver_once().await.is_err(), "first batch fails mid-way");
+    assert!(
+        first.deliver_once().await.is_err(),
+        "first batch fails mid-way"
+    );
     drop(first); // the relay "crashes"
 
     // A crash after delivery but before acknowledging: deliver the next batch
@@ -160,9 +166,12 @@ async fn failure_mid_batch_and_relay_restart_apply_each_event_once() -> anyhow::
         .iter()
         .map(|p| prost::Message::decode(p.as_slice()))
         .collect::<Result<Vec<Event>, _>>()?;
-    let mut client = moing_proto::moing::events::v1::event_sink_client::EventSinkClient::new(
-        internal_channel(&consumer.endpoint, &ClientSettings::default(), &tokens.service_token)?,
-    );
+    let mut client =
+        moing_proto::moing::events::v1::event_sink_client::EventSinkClient::new(internal_channel(
+            &consumer.endpoint,
+            &ClientSettings::default(),
+            &tokens.service_token,
+        )?);
     let ack = client
         .deliver(moing_proto::moing::events::v1::DeliverRequest { events })
         .await?
@@ -181,10 +190,16 @@ async fn failure_mid_batch_and_relay_restart_apply_each_event_once() -> anyhow::
 
     let applied = effects(&consumer.db.pool).await?;
     assert_eq!(applied.len(), ids.len(), "every event applied");
-    assert!(applied.iter().all(|(_, n)| *n == 1), "no event applied twice: {applied:?}");
+    assert!(
+        applied.iter().all(|(_, n)| *n == 1),
+        "no event applied twice: {applied:?}"
+    );
     let mut expected = ids.clone();
     expected.sort();
-    assert_eq!(applied.into_iter().map(|(id, _)| id).collect::<Vec<_>>(), expected);
+    assert_eq!(
+        applied.into_iter().map(|(id, _)| id).collect::<Vec<_>>(),
+        expected
+    );
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox_pending")
         .fetch_one(&producer.pool)
         .await?;
@@ -204,7 +219,9 @@ async fn rolled_back_change_writes_no_event() -> anyhow::Result<()> {
             &mut tx,
             Some(Uuid::now_v7()),
             None,
-            Payload::MemberSignedUp(MemberSignedUp { nickname: "x".into() }),
+            Payload::MemberSignedUp(MemberSignedUp {
+                nickname: "x".into(),
+            }),
         )
         .await?;
     tx.rollback().await?;

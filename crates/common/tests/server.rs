@@ -22,9 +22,12 @@ async fn start(tokens: &Tokens) -> anyhow::Result<(Channel, CancellationToken)> 
     let layer = tokens.auth_layer(AccessPolicy::default());
     tokio::spawn(async move {
         ServerBuilder::new()
-            .serve(listener, &GrpcSettings::default(), Some(layer), async move {
-                shutdown.cancelled().await
-            })
+            .serve(
+                listener,
+                &GrpcSettings::default(),
+                Some(layer),
+                async move { shutdown.cancelled().await },
+            )
             .await
     });
     Ok((Channel::from_shared(endpoint)?.connect().await?, stop))
@@ -35,11 +38,16 @@ async fn health_and_both_reflection_versions_answer_without_token() -> anyhow::R
     let tokens = Tokens::new();
     let (channel, stop) = start(&tokens).await?;
     let status = HealthClient::new(channel.clone())
-        .check(HealthCheckRequest { service: String::new() })
+        .check(HealthCheckRequest {
+            service: String::new(),
+        })
         .await?
         .into_inner()
         .status;
-    assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 
     let mut v1_client = v1::server_reflection_client::ServerReflectionClient::new(channel.clone());
     let req = v1::ServerReflectionRequest {
@@ -52,13 +60,19 @@ async fn health_and_both_reflection_versions_answer_without_token() -> anyhow::R
         .server_reflection_info(tokio_stream::iter(vec![req]))
         .await?
         .into_inner();
-    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-        stream.next().await.transpose()?.and_then(|r| r.message_response)
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) = stream
+        .next()
+        .await
+        .transpose()?
+        .and_then(|r| r.message_response)
     else {
         anyhow::bail!("no list from v1");
     };
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
-    assert!(names.iter().any(|n| n == "grpc.health.v1.Health"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "grpc.health.v1.Health"),
+        "{names:?}"
+    );
 
     let mut alpha = v1alpha::server_reflection_client::ServerReflectionClient::new(channel);
     let req = v1alpha::ServerReflectionRequest {
@@ -73,7 +87,11 @@ async fn health_and_both_reflection_versions_answer_without_token() -> anyhow::R
         .server_reflection_info(tokio_stream::iter(vec![req]))
         .await?
         .into_inner();
-    let answer = stream.next().await.transpose()?.and_then(|r| r.message_response);
+    let answer = stream
+        .next()
+        .await
+        .transpose()?
+        .and_then(|r| r.message_response);
     assert!(
         matches!(
             answer,
@@ -95,8 +113,10 @@ async fn member_methods_need_a_valid_active_token() -> anyhow::Result<()> {
             team_id: Uuid::now_v7().to_string(),
         });
         if let Some(t) = token {
-            req.metadata_mut()
-                .insert("authorization", format!("Bearer {t}").parse().expect("header"));
+            req.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {t}").parse().expect("header"),
+            );
         }
         req
     };
@@ -112,17 +132,26 @@ async fn member_methods_need_a_valid_active_token() -> anyhow::Result<()> {
     assert_eq!(status_reason(&err).as_deref(), Some("TOKEN_INVALID"));
 
     let foreign = Tokens::new().access(Uuid::now_v7(), MemberState::Active);
-    let err = client.get_team(call(Some(foreign))).await.expect_err("foreign key");
+    let err = client
+        .get_team(call(Some(foreign)))
+        .await
+        .expect_err("foreign key");
     assert_eq!(err.code(), Code::Unauthenticated);
 
     let pending = tokens.access(Uuid::now_v7(), MemberState::Pending);
-    let err = client.get_team(call(Some(pending))).await.expect_err("pending");
+    let err = client
+        .get_team(call(Some(pending)))
+        .await
+        .expect_err("pending");
     assert_eq!(err.code(), Code::PermissionDenied);
     assert_eq!(status_reason(&err).as_deref(), Some("MEMBER_PENDING"));
 
     // A valid token passes the gate; this bare server has no TeamService behind it.
     let active = tokens.access(Uuid::now_v7(), MemberState::Active);
-    let err = client.get_team(call(Some(active))).await.expect_err("not served here");
+    let err = client
+        .get_team(call(Some(active)))
+        .await
+        .expect_err("not served here");
     assert_eq!(err.code(), Code::Unimplemented);
     stop.cancel();
     Ok(())
@@ -138,7 +167,10 @@ async fn internal_methods_need_the_service_credential() -> anyhow::Result<()> {
         .await
         .expect_err("no credential");
     assert_eq!(err.code(), Code::Unauthenticated);
-    assert_eq!(status_reason(&err).as_deref(), Some("SERVICE_CREDENTIAL_REQUIRED"));
+    assert_eq!(
+        status_reason(&err).as_deref(),
+        Some("SERVICE_CREDENTIAL_REQUIRED")
+    );
     let mut req = Request::new(moing_proto::moing::events::v1::DeliverRequest { events: vec![] });
     req.metadata_mut()
         .insert("x-moing-service-token", "wrong".parse().expect("header"));
