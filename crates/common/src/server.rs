@@ -44,28 +44,12 @@ impl Default for ServerBuilder {
 }
 
 impl ServerBuilder {
-    /// Starts with health and both reflection versions already registered.
+    /// Starts with health registered; reflection (v1 and v1alpha) is added by `serve`.
     pub fn new() -> Self {
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
+        // Reflection is added in `serve`, once every service name is known.
         routes.add_service(health_service);
-        let reflection = || {
-            tonic_reflection::server::Builder::configure()
-                .register_encoded_file_descriptor_set(moing_proto::FILE_DESCRIPTOR_SET)
-                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        };
-        match reflection().build_v1() {
-            Ok(s) => {
-                routes.add_service(s);
-            }
-            Err(e) => tracing::error!(error = %e, "reflection v1 unavailable"),
-        }
-        match reflection().build_v1alpha() {
-            Ok(s) => {
-                routes.add_service(s);
-            }
-            Err(e) => tracing::error!(error = %e, "reflection v1alpha unavailable"),
-        }
         Self {
             routes,
             names: Vec::new(),
@@ -115,7 +99,32 @@ impl ServerBuilder {
         self.health
             .set_service_status("", ServingStatus::Serving)
             .await;
-        let routes: Routes = self.routes.routes();
+        let mut routes = self.routes;
+        // Reflection advertises exactly what this server serves.
+        let names = self.names.clone();
+        let reflection = || {
+            let mut builder = tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(moing_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .with_service_name("grpc.health.v1.Health");
+            for name in &names {
+                builder = builder.with_service_name(*name);
+            }
+            builder
+        };
+        match reflection().build_v1() {
+            Ok(s) => {
+                routes.add_service(s);
+            }
+            Err(e) => tracing::error!(error = %e, "reflection v1 unavailable"),
+        }
+        match reflection().build_v1alpha() {
+            Ok(s) => {
+                routes.add_service(s);
+            }
+            Err(e) => tracing::error!(error = %e, "reflection v1alpha unavailable"),
+        }
+        let routes: Routes = routes.routes();
         let incoming = TcpListenerStream::new(listener);
         let mut builder = Server::builder()
             .timeout(settings.request_timeout())
