@@ -7,6 +7,7 @@
 //! - [`layer`]: the tower layer that authenticates every call and yields a `Principal`.
 //! - [`server`]: the gRPC bootstrap (health, reflection v1 + v1alpha, layers, shutdown).
 //! - [`client`]: lazy channels with deadlines and the service credential.
+//! - [`http`]: the outbound HTTP client (rustls + ring, deadlines).
 //! - [`db`]: pools and migrations (shared outbox tables + the service's own).
 //! - [`outbox`]: transactional outbox, relay, and the de-duplicating event sink.
 //! - [`jobs`]: `FOR UPDATE SKIP LOCKED` claiming of due background work.
@@ -18,6 +19,7 @@ pub mod client;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod http;
 pub mod jobs;
 pub mod layer;
 pub mod outbox;
