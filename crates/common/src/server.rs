@@ -130,7 +130,11 @@ impl ServerBuilder {
             .timeout(settings.request_timeout())
             .concurrency_limit_per_connection(settings.concurrency_limit_per_connection)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .layer(tower_http::trace::TraceLayer::new_for_grpc())
+            // Client-caused statuses are normal traffic, not failures worth an
+            // error line; internal errors are logged where they are mapped.
+            .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(
+                tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+            ))
             .layer(tower::util::option_layer(auth));
         builder
             .add_routes(routes)

@@ -3,6 +3,7 @@
 //! - [`TestDb`]: a fresh, migrated MariaDB database per test, dropped afterwards.
 //! - [`TestRedis`]: a Redis key namespace per test, cleaned afterwards.
 //! - [`S3Server`]: the embedded S3 server (s3s-fs) verifying real SigV4 signatures.
+//! - [`KakaoProvider`], [`OidcProvider`]: social provider stand-ins (real protocols).
 //! - [`Tokens`]: a signing key and signed access tokens, with a matching verifier.
 //! - [`Cluster`]: binds port 0 for each named service first, then starts them, so
 //!   every service knows every endpoint and nobody waits with `sleep`.
@@ -12,12 +13,16 @@
 
 mod cluster;
 mod db;
+mod outage;
+mod providers;
 mod redis_ns;
 mod s3;
 mod tokens;
 
 pub use cluster::Cluster;
 pub use db::{TestDb, admin_url};
+pub use outage::Outage;
+pub use providers::{KakaoProvider, OidcProvider};
 pub use redis_ns::TestRedis;
 pub use s3::S3Server;
 pub use tokens::Tokens;

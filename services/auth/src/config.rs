@@ -49,12 +49,14 @@ impl Default for Settings {
                 ],
                 client_ids: Vec::new(),
                 revoke_url: "https://oauth2.googleapis.com/revoke".into(),
+                jwks_refetch_interval_secs: 60,
             },
             apple: OidcSettings {
                 jwks_url: "https://appleid.apple.com/auth/keys".into(),
                 issuers: vec!["https://appleid.apple.com".into()],
                 client_ids: Vec::new(),
                 revoke_url: String::new(),
+                jwks_refetch_interval_secs: 60,
             },
             dev_sign_in: false,
             state_dir: PathBuf::from(".moing"),
@@ -130,7 +132,7 @@ impl Default for KakaoSettings {
 }
 
 /// An OpenID Connect provider whose ID tokens we verify (Google, Apple).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct OidcSettings {
     pub jwks_url: String,
@@ -140,6 +142,20 @@ pub struct OidcSettings {
     pub client_ids: Vec<String>,
     /// Token revocation endpoint used at withdrawal (best effort); empty: none.
     pub revoke_url: String,
+    /// Minimum seconds between JWKS fetches triggered by an unknown `kid`.
+    pub jwks_refetch_interval_secs: u64,
+}
+
+impl Default for OidcSettings {
+    fn default() -> Self {
+        Self {
+            jwks_url: String::new(),
+            issuers: Vec::new(),
+            client_ids: Vec::new(),
+            revoke_url: String::new(),
+            jwks_refetch_interval_secs: 60,
+        }
+    }
 }
 
 /// Fixed-window limits, per minute.

@@ -189,13 +189,13 @@ impl Oidc {
         Self {
             name,
             http,
-            settings,
             cache: RwLock::new(Cache {
                 keys: HashMap::new(),
                 fetched_at: None,
             }),
             refresh: Mutex::new(()),
-            min_refetch: Duration::from_secs(60),
+            min_refetch: Duration::from_secs(settings.jwks_refetch_interval_secs),
+            settings,
         }
     }
 
