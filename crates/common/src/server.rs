@@ -10,7 +10,7 @@ use std::{convert::Infallible, future::Future, time::Duration};
 
 use http::{Request, Response};
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{StreamExt, wrappers::TcpListenerStream};
 use tonic::{
     body::Body,
     server::NamedService,
@@ -125,7 +125,13 @@ impl ServerBuilder {
             Err(e) => tracing::error!(error = %e, "reflection v1alpha unavailable"),
         }
         let routes: Routes = routes.routes();
-        let incoming = TcpListenerStream::new(listener);
+        // Small gRPC frames must not wait for Nagle; tonic sets this only on
+        // listeners it binds itself.
+        let incoming = TcpListenerStream::new(listener).map(|conn| {
+            conn.inspect(|stream| {
+                let _ = stream.set_nodelay(true);
+            })
+        });
         let mut builder = Server::builder()
             .timeout(settings.request_timeout())
             .concurrency_limit_per_connection(settings.concurrency_limit_per_connection)
