@@ -1,8 +1,9 @@
-//! Gateway settings: where to listen and where each public service lives.
+//! Gateway settings: where to listen, where each public service lives, and the
+//! edge policies (token verification, limits, CORS).
 
 use std::net::SocketAddr;
 
-use moing_common::config::{ClientSettings, Endpoints, LogSettings};
+use moing_common::config::{AuthSettings, ClientSettings, Endpoints, LogSettings};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -11,9 +12,21 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub log: LogSettings,
     pub client: ClientSettings,
+    /// Issuer/audience of access tokens and the auth endpoint serving the JWKS.
+    pub auth: AuthSettings,
     /// Upstream gRPC endpoint per service name (`auth`, `moim`, ...): the `<svc>`
     /// of proto package `moing.<svc>.v1`.
     pub services: Endpoints,
+    /// Methods callable without an access token (full names).
+    pub anonymous_methods: Vec<String>,
+    /// Deadline the gateway gives each upstream call.
+    pub upstream_deadline_ms: u64,
+    /// Largest accepted request body.
+    pub body_limit_bytes: usize,
+    pub rate_per_member_per_minute: u32,
+    pub rate_per_address_per_minute: u32,
+    /// Browser origins allowed by CORS (e.g. `https://app.moing.example`); empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -31,8 +44,22 @@ impl Default for Settings {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             log: LogSettings::default(),
-            client: ClientSettings::default(),
+            client: ClientSettings {
+                connect_timeout_ms: 1_000,
+                request_timeout_ms: 15_000,
+            },
+            auth: AuthSettings::default(),
             services,
+            anonymous_methods: vec![
+                "moing.auth.v1.AuthService.SignIn".into(),
+                "moing.auth.v1.AuthService.RefreshToken".into(),
+                "moing.auth.v1.AuthService.GetJwks".into(),
+            ],
+            upstream_deadline_ms: 10_000,
+            body_limit_bytes: 1024 * 1024,
+            rate_per_member_per_minute: 600,
+            rate_per_address_per_minute: 1_200,
+            cors_origins: vec!["http://localhost:3000".into()],
         }
     }
 }

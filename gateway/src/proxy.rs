@@ -1,54 +1,40 @@
-//! Generic gRPC forwarding: pick the upstream channel from the method path and
-//! pass the HTTP/2 request through untouched (headers, metadata, body, trailers).
+//! Generic gRPC forwarding: pick the upstream channel from the method path,
+//! check the caller at the edge, and pass the HTTP/2 request through untouched
+//! (headers, metadata, body, trailers). gRPC-web arrives here already
+//! translated by `tonic_web::GrpcWebLayer`.
 
 use std::{
-    collections::HashMap,
     convert::Infallible,
+    net::SocketAddr,
     sync::Arc,
     task::{Context, Poll},
 };
 
+use axum::extract::ConnectInfo;
 use futures_util::future::BoxFuture;
-use http::{Request, Response};
-use tonic::{Status, body::Body, transport::Channel};
+use http::{HeaderValue, Request, Response};
+use tonic::{Status, body::Body};
 use tower::{Service, ServiceExt};
 
-use crate::config::Settings;
+use crate::state::Gateway;
 
-/// Upstream channels by service name, created lazily at start.
 #[derive(Debug, Clone)]
 pub struct GrpcProxy {
-    upstreams: Arc<HashMap<String, Channel>>,
+    gateway: Arc<Gateway>,
 }
 
 impl GrpcProxy {
-    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
-        let mut upstreams = HashMap::new();
-        for (name, endpoint) in &settings.services {
-            upstreams.insert(
-                name.clone(),
-                moing_common::client::lazy_channel(endpoint, &settings.client)?,
-            );
-        }
-        Ok(Self {
-            upstreams: Arc::new(upstreams),
-        })
+    pub fn new(gateway: Arc<Gateway>) -> Self {
+        Self { gateway }
     }
+}
 
-    /// The upstream for a method path, if the method is public.
-    fn route(&self, path: &str) -> Result<Channel, Status> {
-        let service = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        if !moing_proto::is_public_service(service) {
-            return Err(Status::unimplemented(format!(
-                "{service} is not served by the gateway"
-            )));
-        }
-        let owner = service.split('.').nth(1).unwrap_or("");
-        self.upstreams
-            .get(owner)
-            .cloned()
-            .ok_or_else(|| Status::unimplemented(format!("no upstream for {service}")))
-    }
+/// The client address as the services should see it.
+pub fn client_address<B>(req: &Request<B>) -> String {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 impl Service<Request<Body>> for GrpcProxy {
@@ -60,17 +46,44 @@ impl Service<Request<Body>> for GrpcProxy {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
-        let routed = self.route(req.uri().path());
+    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+        let gateway = self.gateway.clone();
         Box::pin(async move {
-            let channel = match routed {
-                Ok(c) => c,
+            let path = req.uri().path().to_owned();
+            let mut parts = path.trim_start_matches('/').splitn(2, '/');
+            let service = parts.next().unwrap_or("").to_owned();
+            let method = parts.next().unwrap_or("").to_owned();
+            let Some(channel) = gateway.upstream(&service) else {
+                return Ok(Status::unimplemented(format!(
+                    "{service} is not served by the gateway"
+                ))
+                .into_http());
+            };
+            let authorization = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let full_name = format!("{service}.{method}");
+            let principal = match gateway
+                .edge
+                .check(&full_name, authorization.as_deref())
+                .await
+            {
+                Ok(p) => p,
                 Err(status) => return Ok(status.into_http()),
             };
+            let address = client_address(&req);
+            if let Err(status) = gateway.limiter.check(&address, principal.as_ref()) {
+                return Ok(status.into_http());
+            }
+            if let Ok(v) = HeaderValue::from_str(&address) {
+                req.headers_mut().insert("x-forwarded-for", v);
+            }
             match channel.oneshot(req).await {
                 Ok(resp) => Ok(resp.map(Body::new)),
                 Err(e) => {
-                    tracing::warn!(error = %e, "upstream unreachable");
+                    tracing::warn!(error = %e, %service, "upstream unreachable");
                     Ok(Status::unavailable("upstream service is unavailable").into_http())
                 }
             }

@@ -107,6 +107,15 @@ pub struct GrpcJwks {
     channel: Channel,
 }
 
+/// The same source for callers that hold their own channel (the gateway).
+pub type GrpcJwksClient = GrpcJwks;
+
+impl GrpcJwks {
+    pub fn new(channel: Channel) -> Self {
+        Self { channel }
+    }
+}
+
 #[tonic::async_trait]
 impl JwksSource for GrpcJwks {
     async fn fetch(&self) -> anyhow::Result<Vec<Jwk>> {

@@ -1,0 +1,83 @@
+//! Everything a request needs, built once at start.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use moing_common::{client::lazy_channel, service::GrpcJwksClient, token::TokenVerifier};
+use prost_reflect::DescriptorPool;
+use tonic::transport::Channel;
+
+use crate::{
+    config::Settings,
+    edge::{EdgeAuth, RateLimiter},
+    openapi,
+    routes::{self, Route},
+};
+
+pub struct Gateway {
+    pub pool: DescriptorPool,
+    pub routes: Vec<Route>,
+    pub upstreams: HashMap<String, Channel>,
+    pub edge: EdgeAuth,
+    pub limiter: RateLimiter,
+    pub openapi: bytes::Bytes,
+    pub deadline: Duration,
+    pub body_limit: usize,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    pub fn new(settings: &Settings) -> anyhow::Result<Arc<Self>> {
+        let pool = DescriptorPool::decode(moing_proto::FILE_DESCRIPTOR_SET)?;
+        let routes = routes::build(&pool);
+        let mut upstreams = HashMap::new();
+        for (name, endpoint) in &settings.services {
+            upstreams.insert(name.clone(), lazy_channel(endpoint, &settings.client)?);
+        }
+        let jwks_endpoint = settings
+            .services
+            .get("auth")
+            .cloned()
+            .unwrap_or_else(|| settings.auth.jwks_endpoint.clone());
+        let verifier = TokenVerifier::new(
+            Arc::new(GrpcJwksClient::new(lazy_channel(
+                &jwks_endpoint,
+                &settings.client,
+            )?)),
+            &settings.auth.issuer,
+            &settings.auth.audience,
+        );
+        let openapi = serde_json::to_vec(&openapi::document(&pool, &routes))?.into();
+        Ok(Arc::new(Self {
+            pool,
+            routes,
+            upstreams,
+            edge: EdgeAuth {
+                verifier: Arc::new(verifier),
+                anonymous: settings.anonymous_methods.iter().cloned().collect(),
+            },
+            limiter: RateLimiter::new(
+                settings.rate_per_member_per_minute,
+                settings.rate_per_address_per_minute,
+            ),
+            openapi,
+            deadline: Duration::from_millis(settings.upstream_deadline_ms),
+            body_limit: settings.body_limit_bytes,
+        }))
+    }
+
+    /// The upstream channel owning a service (`moing.<svc>.v1.X` → `<svc>`).
+    pub fn upstream(&self, service_full_name: &str) -> Option<Channel> {
+        if !moing_proto::is_public_service(service_full_name) {
+            return None;
+        }
+        let owner = service_full_name.split('.').nth(1)?;
+        self.upstreams.get(owner).cloned()
+    }
+}
