@@ -13,6 +13,7 @@ use std::{
 use axum::extract::ConnectInfo;
 use futures_util::future::BoxFuture;
 use http::{HeaderValue, Request, Response};
+use http_body_util::BodyExt;
 use tonic::{Status, body::Body};
 use tower::{Service, ServiceExt};
 
@@ -46,9 +47,22 @@ impl Service<Request<Body>> for GrpcProxy {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
         let gateway = self.gateway.clone();
         Box::pin(async move {
+            // Read the (small, unary or server-streaming) request first: answering
+            // before the body is consumed makes HTTP/1.1 clients fail with EPIPE.
+            let (parts, body) = req.into_parts();
+            let bytes = match http_body_util::Limited::new(body, gateway.body_limit)
+                .collect()
+                .await
+            {
+                Ok(collected) => collected.to_bytes(),
+                Err(_) => {
+                    return Ok(Status::resource_exhausted("request body is too large").into_http());
+                }
+            };
+            let mut req = Request::from_parts(parts, Body::new(http_body_util::Full::new(bytes)));
             let path = req.uri().path().to_owned();
             let mut parts = path.trim_start_matches('/').splitn(2, '/');
             let service = parts.next().unwrap_or("").to_owned();

@@ -103,10 +103,11 @@ ensure_redis() {
 ensure_node_tools() {
   command -v npm >/dev/null || apt_install nodejs npm
   apt_install ca-certificates
-  if [ ! -x "$STATE/tools/node_modules/.bin/buf" ]; then
-    log "installing buf (npm @bufbuild/buf)"
+  if [ ! -x "$STATE/tools/node_modules/.bin/buf" ] || [ ! -d "$STATE/tools/node_modules/@connectrpc/connect-node" ]; then
+    log "installing buf and connect-node (npm)"
     (cd "$STATE/tools" && { [ -f package.json ] || npm init -y >/dev/null; } \
-      && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 >/dev/null)
+      && npm install --silent --no-audit --no-fund @bufbuild/buf@1.75.0 \
+        @connectrpc/connect@2.1.2 @connectrpc/connect-node@2.1.2 @bufbuild/protobuf@2.17.0 >/dev/null)
   fi
   BUF="$STATE/tools/node_modules/.bin/buf"
 }

@@ -1,0 +1,66 @@
+// An independent gRPC-web client: @connectrpc/connect-node with
+// createGrpcWebTransport drives a real flow through the gateway, using the
+// descriptor set from `buf build` (no generated stubs).
+//
+// usage: NODE_PATH=.moing/tools/node_modules node connect-flow.cjs <gateway-url> <descriptor.binpb>
+const fs = require("node:fs");
+const { createClient, ConnectError, Code } = require("@connectrpc/connect");
+const { createGrpcWebTransport } = require("@connectrpc/connect-node");
+const { createFileRegistry, fromBinary } = require("@bufbuild/protobuf");
+const { FileDescriptorSetSchema } = require("@bufbuild/protobuf/wkt");
+
+async function expectCode(promise, code, what) {
+  try {
+    await promise;
+  } catch (e) {
+    const err = ConnectError.from(e);
+    if (err.code === code) return err;
+    throw new Error(`${what}: expected code ${code}, got ${err.code} ${err.rawMessage}`);
+  }
+  throw new Error(`${what}: expected an error`);
+}
+
+async function main() {
+  const [baseUrl, descriptorPath] = process.argv.slice(2);
+  const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, fs.readFileSync(descriptorPath)));
+  const transport = createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
+  const auth = createClient(registry.getService("moing.auth.v1.AuthService"), transport);
+  const teams = createClient(registry.getService("moing.moim.v1.TeamService"), transport);
+  const nickname = "cn" + Math.floor(Math.random() * 1e6);
+
+  const signedIn = await auth.signIn({
+    credential: { case: "development", value: { nickname } },
+    device: { name: "connect-node", platform: 3 },
+  });
+  if (!signedIn.signUpRequired) throw new Error("a new member must sign up");
+  const pending = { headers: { authorization: `Bearer ${signedIn.tokens.accessToken}` } };
+  await expectCode(auth.getMyProfile({}, pending), Code.PermissionDenied, "pending member reads profile");
+
+  const up = await auth.signUp({ nickname }, pending);
+  const active = { headers: { authorization: `Bearer ${up.accessToken}` } };
+  const me = await auth.getMyProfile({}, active);
+  if (me.member.nickname !== nickname) throw new Error("profile nickname mismatch");
+  const sessions = await auth.listSessions({ pageSize: 10 }, active);
+  if (sessions.sessions.length !== 1 || !sessions.sessions[0].current) throw new Error("one current session expected");
+
+  const rotated = await auth.refreshToken({ refreshToken: signedIn.tokens.refreshToken });
+  await expectCode(
+    auth.refreshToken({ refreshToken: signedIn.tokens.refreshToken }),
+    Code.Unauthenticated,
+    "replayed refresh token",
+  );
+  await expectCode(
+    auth.refreshToken({ refreshToken: rotated.tokens.refreshToken }),
+    Code.Unauthenticated,
+    "token of a revoked family",
+  );
+  await expectCode(auth.getMyProfile({}), Code.Unauthenticated, "no token");
+  // Teams are served by moim; until its issue lands the call reaches it and is unimplemented.
+  await expectCode(teams.listMyTeams({}, active), Code.Unimplemented, "moim not implemented yet");
+  console.log(`connect-node gRPC-web flow ok (member ${me.member.memberId})`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
