@@ -125,6 +125,12 @@ impl ServerBuilder {
             Err(e) => tracing::error!(error = %e, "reflection v1alpha unavailable"),
         }
         let routes: Routes = routes.routes();
+        // Which replica answered: lets clients and operators see load balancing.
+        let served_by = listener
+            .local_addr()
+            .ok()
+            .and_then(|a| http::HeaderValue::from_str(&a.to_string()).ok())
+            .unwrap_or_else(|| http::HeaderValue::from_static("unknown"));
         // Small gRPC frames must not wait for Nagle; tonic sets this only on
         // listeners it binds itself.
         let incoming = TcpListenerStream::new(listener).map(|conn| {
@@ -140,6 +146,10 @@ impl ServerBuilder {
             // error line; internal errors are logged where they are mapped.
             .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(
                 tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
+            ))
+            .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
+                http::HeaderName::from_static("x-served-by"),
+                served_by,
             ))
             .layer(tower::util::option_layer(auth));
         builder
