@@ -212,7 +212,7 @@ pub fn lookup<'a>(routes: &'a [Route], method: &Method, path: &str) -> Lookup<'a
     let mut allowed = Vec::new();
     for route in routes {
         if let Some(bound) = route.template.matches(path) {
-            if &route.http_method == method {
+            if route.http_method == *method {
                 return Lookup::Found(route, bound);
             }
             allowed.push(route.http_method.clone());
