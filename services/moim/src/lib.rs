@@ -1,12 +1,21 @@
-//! moing-moim: closed teams: invitations, membership, leadership, meeting schedules and blocks between members.
+//! moing-moim: closed teams. Creation with a period and time zone, invitations
+//! (80-bit codes, expiry, use limits, revocation, preview), joins under the
+//! 20-member and 3-active-team caps (enforced in the database), leaving,
+//! removal, leadership hand-over, disbanding with a 3-day grace, meeting
+//! schedules with the next meeting, blocks, and the internal API other services
+//! use for membership checks and team summaries. Changes emit events through
+//! the outbox.
 //!
-//! Layout (STYLE.md): `config` (settings, loaded once in `main`), `startup`
-//! (build and serve). The public API is `moing.moim.v1.TeamService` in
-//! `proto/moing/moim/v1/`; until its issue lands the server answers health and
-//! reflection only, which is what the foundation requires of an empty service.
+//! Layout (STYLE.md): `config`, `startup`, `grpc` (public handlers), `internal`
+//! (TeamInternalService), `domain` (rules, dates, codes), `store` (SQL), `error`.
 
 pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
+pub mod internal;
 pub mod startup;
+pub mod store;
 
 /// This service's own schema migrations (the shared outbox tables come from moing-common).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

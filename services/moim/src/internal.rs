@@ -1,0 +1,253 @@
+//! `moing.moim.v1.TeamInternalService`: membership checks (an index lookup on
+//! (team_id, active_member)), team summaries, blocks filtering, leadership.
+
+use chrono::Utc;
+use moing_common::{Validator, outbox::timestamp};
+use moing_proto::moing::moim::v1::{self as pb, team_internal_service_server::TeamInternalService};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    domain::{self, Role, Status as TeamStatus},
+    error::MoimError,
+    grpc::{Moim, meeting_pb},
+    store::pb_date,
+};
+
+fn status_pb(s: TeamStatus) -> i32 {
+    (match s {
+        TeamStatus::Active => pb::TeamStatus::Active,
+        TeamStatus::Finished => pb::TeamStatus::Finished,
+        TeamStatus::Disbanded => pb::TeamStatus::Disbanded,
+    }) as i32
+}
+
+fn role_pb(r: Role) -> i32 {
+    (match r {
+        Role::Leader => pb::TeamRole::Leader,
+        Role::Member => pb::TeamRole::Member,
+    }) as i32
+}
+
+impl Moim {
+    async fn check(&self, team_id: Uuid, member: Uuid) -> Result<pb::MembershipCheck, MoimError> {
+        let now = Utc::now();
+        let team = self.store.team(team_id).await?.filter(|t| t.visible(now));
+        let m = match &team {
+            Some(_) => self.store.active_membership(team_id, member).await?,
+            None => None,
+        };
+        Ok(pb::MembershipCheck {
+            team_id: team_id.to_string(),
+            member_id: member.to_string(),
+            team_found: team.is_some(),
+            is_active_member: m.is_some(),
+            is_leader: m.as_ref().is_some_and(|m| m.role == Role::Leader),
+            role: m.as_ref().map_or(0, |m| role_pb(m.role)),
+            joined_at: m.as_ref().map(|m| timestamp(m.joined_at)),
+            team_status: team.as_ref().map_or(0, |t| status_pb(t.status(now))),
+            time_zone: team.map(|t| t.time_zone).unwrap_or_default(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl TeamInternalService for Moim {
+    async fn check_membership(
+        &self,
+        req: Request<pb::CheckMembershipRequest>,
+    ) -> Result<Response<pb::CheckMembershipResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        let member = v.id("member_id", &r.member_id).unwrap_or_default();
+        v.finish().map_err(MoimError::from)?;
+        Ok(Response::new(pb::CheckMembershipResponse {
+            membership: Some(self.check(team, member).await?),
+        }))
+    }
+
+    async fn batch_check_membership(
+        &self,
+        req: Request<pb::BatchCheckMembershipRequest>,
+    ) -> Result<Response<pb::BatchCheckMembershipResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        v.check(r.keys.len() <= 100, "keys", "at most 100 pairs per call");
+        let keys: Vec<(Uuid, Uuid)> = r
+            .keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| {
+                (
+                    v.id(&format!("keys[{i}].team_id"), &k.team_id)
+                        .unwrap_or_default(),
+                    v.id(&format!("keys[{i}].member_id"), &k.member_id)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        v.finish().map_err(MoimError::from)?;
+        let mut out = Vec::with_capacity(keys.len());
+        for (t, m) in keys {
+            out.push(self.check(t, m).await?);
+        }
+        Ok(Response::new(pb::BatchCheckMembershipResponse {
+            memberships: out,
+        }))
+    }
+
+    async fn get_team_summary(
+        &self,
+        req: Request<pb::GetTeamSummaryRequest>,
+    ) -> Result<Response<pb::GetTeamSummaryResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let id = v.id("team_id", &r.team_id).unwrap_or_default();
+        v.finish().map_err(MoimError::from)?;
+        let now = Utc::now();
+        let team = self
+            .store
+            .team(id)
+            .await?
+            .filter(|t| r.include_hidden || t.visible(now))
+            .ok_or(MoimError::TeamNotFound)?;
+        let memberships = self.store.memberships(id, r.include_past_members).await?;
+        let (weekly, singles, _) = self.store.schedule(id).await?;
+        let next = domain::next_meeting(&team, &weekly, &singles, now);
+        Ok(Response::new(pb::GetTeamSummaryResponse {
+            team: Some(pb::TeamSummary {
+                team_id: team.id.to_string(),
+                name: team.name.clone(),
+                category: team.category.number(),
+                image_key: team.image_key.clone(),
+                time_zone: team.time_zone.clone(),
+                start_date: Some(pb_date(team.start_date)),
+                end_date: Some(pb_date(team.end_date)),
+                status: status_pb(team.status(now)),
+                leader_member_id: team.leader_id.to_string(),
+                member_cap: team.member_cap,
+                member_count: team.member_count,
+                memberships: memberships
+                    .iter()
+                    .map(|m| pb::TeamMembership {
+                        member_id: m.member_id.to_string(),
+                        role: role_pb(m.role),
+                        state: match m.state.as_str() {
+                            "ACTIVE" => pb::MembershipState::Active,
+                            "LEFT" => pb::MembershipState::Left,
+                            "REMOVED" => pb::MembershipState::Removed,
+                            _ => pb::MembershipState::Withdrawn,
+                        } as i32,
+                        joined_at: Some(timestamp(m.joined_at)),
+                        left_at: m.left_at.map(timestamp),
+                    })
+                    .collect(),
+                next_meeting: next.as_ref().map(meeting_pb),
+                created_at: Some(timestamp(team.created_at)),
+                disbanded_at: team.disbanded_at.map(timestamp),
+                grace_ends_at: team.grace_ends_at().map(timestamp),
+            }),
+        }))
+    }
+
+    async fn list_member_teams(
+        &self,
+        req: Request<pb::ListMemberTeamsRequest>,
+    ) -> Result<Response<pb::ListMemberTeamsResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let member = v.id("member_id", &r.member_id).unwrap_or_default();
+        let size = v.page_size("page_size", r.page_size, 20, 100) as usize;
+        let offset = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token.parse::<usize>().unwrap_or_else(|_| {
+                v.violation("page_token", "is not a token from a previous response");
+                0
+            })
+        };
+        v.finish().map_err(MoimError::from)?;
+        let now = Utc::now();
+        let all: Vec<pb::MemberTeam> = self
+            .store
+            .my_teams(member)
+            .await?
+            .into_iter()
+            .filter(|(t, _)| {
+                t.visible(now) && (r.include_read_only || t.status(now) == TeamStatus::Active)
+            })
+            .map(|(t, m)| pb::MemberTeam {
+                team_id: t.id.to_string(),
+                name: t.name.clone(),
+                time_zone: t.time_zone.clone(),
+                status: status_pb(t.status(now)),
+                role: role_pb(m.role),
+                joined_at: Some(timestamp(m.joined_at)),
+                end_date: Some(pb_date(t.end_date)),
+            })
+            .collect();
+        let chunk: Vec<_> = all.iter().skip(offset).take(size).cloned().collect();
+        let next = offset + chunk.len();
+        Ok(Response::new(pb::ListMemberTeamsResponse {
+            teams: chunk,
+            next_page_token: if next < all.len() {
+                next.to_string()
+            } else {
+                String::new()
+            },
+        }))
+    }
+
+    async fn filter_blocked_by(
+        &self,
+        req: Request<pb::FilterBlockedByRequest>,
+    ) -> Result<Response<pb::FilterBlockedByResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let actor = v
+            .id("actor_member_id", &r.actor_member_id)
+            .unwrap_or_default();
+        v.check(
+            r.candidate_member_ids.len() <= 500,
+            "candidate_member_ids",
+            "at most 500 ids per call",
+        );
+        let candidates: Vec<Uuid> = r
+            .candidate_member_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| v.id(&format!("candidate_member_ids[{i}]"), c))
+            .collect();
+        v.finish().map_err(MoimError::from)?;
+        let (blockers, blocked) = self.store.filter_blocked(actor, &candidates).await?;
+        Ok(Response::new(pb::FilterBlockedByResponse {
+            blocker_member_ids: blockers.iter().map(Uuid::to_string).collect(),
+            blocked_member_ids: blocked.iter().map(Uuid::to_string).collect(),
+        }))
+    }
+
+    async fn member_leads_active_team(
+        &self,
+        req: Request<pb::MemberLeadsActiveTeamRequest>,
+    ) -> Result<Response<pb::MemberLeadsActiveTeamResponse>, Status> {
+        let mut v = Validator::new();
+        let member = v
+            .id("member_id", &req.get_ref().member_id)
+            .unwrap_or_default();
+        v.finish().map_err(MoimError::from)?;
+        let now = Utc::now();
+        let led: Vec<String> = self
+            .store
+            .my_teams(member)
+            .await?
+            .into_iter()
+            .filter(|(t, m)| m.role == Role::Leader && t.status(now) == TeamStatus::Active)
+            .map(|(t, _)| t.id.to_string())
+            .collect();
+        Ok(Response::new(pb::MemberLeadsActiveTeamResponse {
+            leads_active_team: !led.is_empty(),
+            team_ids: led,
+        }))
+    }
+}
