@@ -190,6 +190,10 @@ def main() -> int:
             check(container["image"] == envoy["image"], f"{res}: image")
             ports = {p["name"]: p["containerPort"] for p in container["ports"]}
             check(ports.get("http") == envoy["listenerPort"], f"{res}: listener port")
+            # envoy-control gives the edge configuration to node ids starting with "envoy".
+            args = container.get("args", [])
+            node = args[args.index("--service-node") + 1] if "--service-node" in args[:-1] else ""
+            check(node.startswith("envoy"), f"{res}: node id {node!r} does not start with 'envoy'")
             check(service.get("spec", {}).get("ports", [{}])[0].get("port") == envoy["service"]["port"], f"{res}: Service port")
             check_selects(service, service.get("spec", {}).get("selector", {}), deploy)
             check_hardened(deploy)
@@ -215,9 +219,13 @@ def main() -> int:
             check(service.get("spec", {}).get("ports", [{}])[0].get("port") == control["port"], f"{control_name}: port")
             check_selects(service, service.get("spec", {}).get("selector", {}), deploy)
             env = env_of(container)
+            check(env.get("MOING_LISTEN", {}).get("value") == f"0.0.0.0:{control['port']}", f"{control_name}: listen")
+            check(env.get("MOING_EDGE_PORT", {}).get("value") == str(envoy["listenerPort"]), f"{control_name}: edge port")
+            token = env.get("MOING_SERVICE_TOKEN", {}).get("valueFrom", {}).get("secretKeyRef", {})
+            check(token.get("name") == values["serviceToken"]["secret"], f"{control_name}: service token Secret")
             for name, svc in services.items():
                 want = f"{fullname}-{name}-headless.{NAMESPACE}.svc.{values['clusterDomain']}:{svc['port']}"
-                check(env.get(f"MOING_DISCOVERY__DNS__{name.upper()}", {}).get("value") == want, f"{control_name}: discovery of {name}")
+                check(env.get(f"MOING_DNS__{name.upper()}", {}).get("value") == want, f"{control_name}: discovery of {name}")
             check_hardened(deploy)
 
     for kind, name in sorted(set(by_key) - seen):

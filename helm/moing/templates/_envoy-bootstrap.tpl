@@ -1,8 +1,8 @@
 {{/*
 Envoy's bootstrap: everything but the health listener comes from envoy-control over
-ADS (LDS and CDS, with RDS and EDS through them). The node id is the pod name
-(--service-node), so envoy-control keeps one snapshot per pod; the node cluster
-"moing-edge" tells it which configuration to serve.
+ADS (LDS and CDS, with RDS and EDS through them). The node id is "envoy-<pod name>"
+(--service-node): envoy-control keeps one snapshot per node and serves the edge
+configuration to ids starting with "envoy".
 */}}
 {{- define "moing.envoyBootstrap" -}}
 {{- $fullname := include "moing.fullname" . -}}

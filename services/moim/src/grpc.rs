@@ -22,9 +22,47 @@ use crate::{
     store::{Invite, Membership, NewTeam, Store, pb_date},
 };
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Moim {
     pub store: Store,
+    /// Invite-code attempts per member per minute (brute-force guard).
+    pub code_attempts: std::sync::Mutex<std::collections::HashMap<Uuid, (i64, u32)>>,
+}
+
+/// Code lookups (preview, join) a member may make per minute.
+pub const CODE_ATTEMPTS_PER_MINUTE: u32 = 30;
+
+impl Moim {
+    /// Counts one invite-code attempt; RESOURCE_EXHAUSTED past the limit.
+    fn code_attempt(&self, member: Uuid) -> Result<(), Status> {
+        let now = Utc::now().timestamp();
+        let window = now / 60;
+        let count = match self.code_attempts.lock() {
+            Ok(mut map) => {
+                if map.len() > 10_000 {
+                    map.retain(|_, (w, _)| *w == window);
+                }
+                let e = map.entry(member).or_insert((window, 0));
+                if e.0 != window {
+                    *e = (window, 0);
+                }
+                e.1 += 1;
+                e.1
+            }
+            Err(_) => 0,
+        };
+        if count > CODE_ATTEMPTS_PER_MINUTE {
+            let wait = (60 - now % 60).max(1);
+            return Err(moing_common::ApiError::new(
+                tonic::Code::ResourceExhausted,
+                moing_common::error::reason::RATE_LIMITED,
+                format!("too many invite code attempts, retry in {wait} seconds"),
+            )
+            .with_metadata("retry_after_seconds", wait.to_string())
+            .into());
+        }
+        Ok(())
+    }
 }
 
 fn status_pb(s: TeamStatus) -> i32 {
@@ -742,6 +780,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::JoinTeamResponse>, Status> {
         let who = principal(&req)?;
         let now = Utc::now();
+        self.code_attempt(who.member_id)?;
         let code = domain::normalize_code(&req.get_ref().code).ok_or(MoimError::InviteNotFound)?;
         let team = self.store.join(&code, who.member_id, now).await?;
         let me = self.store.active_membership(team.id, who.member_id).await?;

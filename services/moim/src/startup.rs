@@ -2,7 +2,11 @@
 
 use std::sync::Arc;
 
-use moing_common::{layer::AccessPolicy, server::ServerBuilder, service};
+use moing_common::{
+    layer::{AccessPolicy, AuthLayer},
+    server::ServerBuilder,
+    service,
+};
 use moing_proto::moing::moim::v1::{
     team_internal_service_server::TeamInternalServiceServer, team_service_server::TeamServiceServer,
 };
@@ -11,19 +15,31 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{MIGRATOR, config::Settings, grpc::Moim, store::Store};
 
-/// Migrates the schema, starts the outbox relays, then serves until `shutdown`.
+/// Serves with access tokens verified against auth's JWKS.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let auth = settings.base.auth_layer(AccessPolicy::default())?;
+    run_with(settings, listener, shutdown, auth).await
+}
+
+/// Migrates the schema, starts the outbox relays, then serves until `shutdown`;
+/// tests pass an auth layer that trusts their own signing key.
+pub async fn run_with(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    auth: AuthLayer,
+) -> anyhow::Result<()> {
     let base = &settings.base;
     let pool = service::open_database(&base.database, &MIGRATOR).await?;
-    let auth = base.auth_layer(AccessPolicy::default())?;
     let outbox = base.outbox("moim");
     let relays = base.spawn_relays(&pool, &outbox, &shutdown)?;
     let moim = Arc::new(Moim {
         store: Store::new(pool.clone(), outbox),
+        code_attempts: Default::default(),
     });
     let server = ServerBuilder::new()
         .add_service(TeamServiceServer::from_arc(moim.clone()))

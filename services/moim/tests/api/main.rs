@@ -1,0 +1,6 @@
+//! API tests of the moim service through the generated gRPC client, against a real MariaDB.
+
+mod helpers;
+mod internal;
+mod invites;
+mod teams;
