@@ -55,8 +55,19 @@ async function main() {
     "token of a revoked family",
   );
   await expectCode(auth.getMyProfile({}), Code.Unauthenticated, "no token");
-  // Teams are served by moim; until its issue lands the call reaches it and is unimplemented.
-  await expectCode(teams.listMyTeams({}, active), Code.Unimplemented, "moim not implemented yet");
+  // Teams (moim): create one, invite, preview and see it listed.
+  const today = new Date(Date.now() + 9 * 3600 * 1000);
+  const date = (d) => ({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() });
+  const created = await teams.createTeam(
+    { name: "connect팀", category: 1, startDate: date(today), endDate: date(new Date(today.getTime() + 7 * 86400000)) },
+    active,
+  );
+  const invite = await teams.createInvite({ teamId: created.team.teamId }, active);
+  const preview = await teams.previewInvite({ code: invite.invite.code }, active);
+  if (!preview.preview.alreadyMember) throw new Error("the leader is already a member");
+  const mine = await teams.listMyTeams({}, active);
+  if (mine.teams.length !== 1 || mine.teams[0].name !== "connect팀") throw new Error("team not listed");
+  await expectCode(teams.getTeam({ teamId: "00000000-0000-7000-8000-000000000000" }, active), Code.NotFound, "unknown team");
   console.log(`connect-node gRPC-web flow ok (member ${me.member.memberId})`);
 }
 

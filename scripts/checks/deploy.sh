@@ -53,18 +53,24 @@ find_python312() {
   done
   return 1
 }
-if PY312="$(find_python312)"; then
-  if [ ! -x "$HELM_VENV/bin/python" ]; then
-    "$PY312" -m venv "$HELM_VENV"
+helm_sdkpy_checks() {
+  local py312
+  if ! py312="$(find_python312)"; then
+    log "deploy: skipped: helm lint and the Helm rendering comparison need Python 3.12 (helm-sdkpy); none found"
+    return 0
   fi
-  "$HELM_VENV/bin/pip" install --quiet --disable-pip-version-check helm-sdkpy==0.1.32 PyYAML==6.0.3
-  check "helm lint and Helm's rendering vs the rendered set (helm-sdkpy)" \
-    "$HELM_VENV/bin/python" "$ROOT/scripts/checks/helm_chart.py" "$CHART" "$RENDERED"
-else
-  log "deploy: helm lint skipped: helm-sdkpy needs Python 3.12 or newer, none found"
-fi
+  if [ ! -x "$HELM_VENV/bin/python" ] && ! "$py312" -m venv "$HELM_VENV"; then
+    rm -rf "$HELM_VENV"
+    log "deploy: skipped: helm lint and the Helm rendering comparison need a Python 3.12 venv ($py312 has no venv module)"
+    return 0
+  fi
+  "$HELM_VENV/bin/pip" install --quiet --disable-pip-version-check helm-sdkpy==0.1.32 PyYAML==6.0.3 \
+    && "$HELM_VENV/bin/python" "$ROOT/scripts/checks/helm_chart.py" "$CHART" "$RENDERED"
+}
+check "helm lint and Helm's rendering vs the rendered set (helm-sdkpy, Python >= 3.12)" helm_sdkpy_checks
 
 if [ ${#FAILED[@]} -gt 0 ]; then
-  die "deploy checks failed: $(IFS=';'; echo "${FAILED[*]}")"
+  failed="$(printf '%s; ' "${FAILED[@]}")"
+  die "deploy checks failed: ${failed%; }"
 fi
 log "deploy: all checks passed"
