@@ -8,14 +8,15 @@ use moing_common::{layer::AccessPolicy, token::MemberState};
 use moing_moim::{config::Settings, startup};
 use moing_proto::moing::moim::v1::{
     CheckMembershipRequest, CreateInviteRequest, CreateTeamRequest, JoinTeamRequest,
-    team_internal_service_client::TeamInternalServiceClient, team_service_client::TeamServiceClient,
+    team_internal_service_client::TeamInternalServiceClient,
+    team_service_client::TeamServiceClient,
 };
 use moing_testkit::{TestDb, Tokens};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, transport::Channel};
 use uuid::Uuid;
 
-fn with<T>(msg: T, key: &str, value: &str) -> Request<T> {
+fn with<T>(msg: T, key: &'static str, value: &str) -> Request<T> {
     let mut r = Request::new(msg);
     r.metadata_mut().insert(key, value.parse().expect("ascii"));
     r
@@ -36,7 +37,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let endpoint = format!("http://{}", listener.local_addr()?);
     let stop = CancellationToken::new();
-    tokio::spawn(startup::run_with(settings, listener, stop.clone(), tokens.auth_layer(AccessPolicy::default())));
+    tokio::spawn(startup::run_with(
+        settings,
+        listener,
+        stop.clone(),
+        tokens.auth_layer(AccessPolicy::default()),
+    ));
     let channel = Channel::from_shared(endpoint)?.connect().await?;
     let mut public = TeamServiceClient::new(channel.clone());
 
@@ -46,11 +52,21 @@ async fn main() -> anyhow::Result<()> {
     let today = chrono::Utc::now().date_naive();
     let date = |d: chrono::NaiveDate| {
         use chrono::Datelike;
-        Some(moing_proto::google::r#type::Date { year: d.year(), month: d.month() as i32, day: d.day() as i32 })
+        Some(moing_proto::google::r#type::Date {
+            year: d.year(),
+            month: d.month() as i32,
+            day: d.day() as i32,
+        })
     };
     let team = public
         .create_team(with(
-            CreateTeamRequest { name: "bench".into(), category: 1, start_date: date(today + chrono::Duration::days(1)), end_date: date(today + chrono::Duration::days(60)), ..Default::default() },
+            CreateTeamRequest {
+                name: "bench".into(),
+                category: 1,
+                start_date: date(today + chrono::Duration::days(1)),
+                end_date: date(today + chrono::Duration::days(60)),
+                ..Default::default()
+            },
             "authorization",
             &bearer(leader),
         ))
@@ -60,7 +76,14 @@ async fn main() -> anyhow::Result<()> {
         .map(|t| t.team_id)
         .unwrap_or_default();
     let code = public
-        .create_invite(with(CreateInviteRequest { team_id: team.clone(), ..Default::default() }, "authorization", &bearer(leader)))
+        .create_invite(with(
+            CreateInviteRequest {
+                team_id: team.clone(),
+                ..Default::default()
+            },
+            "authorization",
+            &bearer(leader),
+        ))
         .await?
         .into_inner()
         .invite
@@ -69,7 +92,13 @@ async fn main() -> anyhow::Result<()> {
     let mut members = vec![leader];
     for _ in 0..19 {
         let m = Uuid::now_v7();
-        public.join_team(with(JoinTeamRequest { code: code.clone() }, "authorization", &bearer(m))).await?;
+        public
+            .join_team(with(
+                JoinTeamRequest { code: code.clone() },
+                "authorization",
+                &bearer(m),
+            ))
+            .await?;
         members.push(m);
     }
 
@@ -87,7 +116,14 @@ async fn main() -> anyhow::Result<()> {
                 let member = members[(i + c) % members.len()].to_string();
                 let t = Instant::now();
                 client
-                    .check_membership(with(CheckMembershipRequest { team_id: team.clone(), member_id: member }, "x-moing-service-token", &token))
+                    .check_membership(with(
+                        CheckMembershipRequest {
+                            team_id: team.clone(),
+                            member_id: member,
+                        },
+                        "x-moing-service-token",
+                        &token,
+                    ))
                     .await?;
                 samples.push(t.elapsed());
             }
@@ -107,24 +143,20 @@ async fn main() -> anyhow::Result<()> {
         pct(&all, 0.99),
         all[all.len() - 1]
     );
-    let plan: Vec<(String,)> = sqlx::query_as(
-        "EXPLAIN SELECT member_id, role, state, joined_at, left_at FROM membership WHERE team_id = ? AND active_member = ?",
-    )
-    .bind(Uuid::parse_str(&team)?)
-    .bind(leader)
-    .fetch_all(&db.pool)
-    .await
-    .unwrap_or_default();
-    let _ = plan;
     let started = Instant::now();
     for m in &members {
-        sqlx::query("SELECT member_id, role FROM membership WHERE team_id = ? AND active_member = ?")
-            .bind(Uuid::parse_str(&team)?)
-            .bind(m)
-            .fetch_optional(&db.pool)
-            .await?;
+        sqlx::query(
+            "SELECT member_id, role FROM membership WHERE team_id = ? AND active_member = ?",
+        )
+        .bind(Uuid::parse_str(&team)?)
+        .bind(m)
+        .fetch_optional(&db.pool)
+        .await?;
     }
-    println!("membership index lookup (SQL round trip incl. client): {:?} per query", started.elapsed() / members.len() as u32);
+    println!(
+        "membership index lookup (SQL round trip incl. client): {:?} per query",
+        started.elapsed() / members.len() as u32
+    );
     stop.cancel();
     Ok(())
 }

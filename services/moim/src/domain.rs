@@ -162,6 +162,16 @@ impl Team {
     }
 }
 
+/// The instant a team with this end date finishes: the end of that day in its zone.
+pub fn finishes_at(end_date: NaiveDate, zone: &str) -> DateTime<Utc> {
+    let next = end_date + Duration::days(1);
+    tz(zone)
+        .from_local_datetime(&next.and_time(NaiveTime::MIN))
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| next.and_time(NaiveTime::MIN).and_utc())
+}
+
 /// Validates a calendar date from its proto parts.
 pub fn date(v: &mut Validator, field: &str, d: Option<(i32, i32, i32)>) -> Option<NaiveDate> {
     let Some((y, m, day)) = d else {

@@ -41,10 +41,25 @@ pub async fn run_with(
         store: Store::new(pool.clone(), outbox),
         code_attempts: Default::default(),
     });
+    // TeamFinished announcements: a minute-by-minute job, SKIP LOCKED across replicas.
+    let job_store = moim.store.clone();
+    let job_stop = shutdown.clone();
+    let finisher = tokio::spawn(async move {
+        loop {
+            if let Err(e) = job_store.announce_finished(chrono::Utc::now(), 100).await {
+                tracing::warn!(error = %e, "team finish job failed");
+            }
+            tokio::select! {
+                _ = job_stop.cancelled() => break,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            }
+        }
+    });
     let server = ServerBuilder::new()
         .add_service(TeamServiceServer::from_arc(moim.clone()))
         .add_service(TeamInternalServiceServer::from_arc(moim));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
+    let _ = finisher.await;
     for relay in relays {
         let _ = relay.await;
     }

@@ -242,8 +242,8 @@ impl Store {
         let at = now.naive_utc();
         sqlx::query(
             "INSERT INTO team (id, name, category, introduction, leader_promise, image_key, start_date, \
-             end_date, time_zone, member_cap, member_count, allow_member_invites, leader_id, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+             end_date, time_zone, member_cap, member_count, allow_member_invites, leader_id, created_at, updated_at, finishes_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
         )
         .bind(id)
         .bind(&new.name)
@@ -259,6 +259,7 @@ impl Store {
         .bind(leader)
         .bind(at)
         .bind(at)
+        .bind(crate::domain::finishes_at(new.end_date, &new.time_zone).naive_utc())
         .execute(&mut *tx)
         .await?;
         sqlx::query("INSERT INTO membership (team_id, member_id, joined_at, role, state) VALUES (?, ?, ?, 'LEADER', 'ACTIVE')")
@@ -326,7 +327,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE team SET name = ?, category = ?, introduction = ?, leader_promise = ?, image_key = ?, \
-             end_date = ?, allow_member_invites = ?, updated_at = ? WHERE id = ? AND disbanded_at IS NULL",
+             end_date = ?, allow_member_invites = ?, updated_at = ?, finishes_at = ? WHERE id = ? AND disbanded_at IS NULL",
         )
         .bind(&team.name)
         .bind(team.category.as_str())
@@ -336,6 +337,7 @@ impl Store {
         .bind(team.end_date)
         .bind(team.allow_member_invites)
         .bind(Utc::now().naive_utc())
+        .bind(crate::domain::finishes_at(team.end_date, &team.time_zone).naive_utc())
         .bind(team.id)
         .execute(&mut *tx)
         .await?;
@@ -906,5 +908,54 @@ impl Store {
             qa.fetch_all(&self.pool).await?,
             qb.fetch_all(&self.pool).await?,
         ))
+    }
+}
+
+/// Teams whose end date has passed, not yet announced: claimed with SKIP LOCKED.
+const FINISHING: moing_common::jobs::DueQuery = moing_common::jobs::DueQuery {
+    table: "team",
+    key: "id",
+    due: "finishes_at",
+    filter: "finished_notified_at IS NULL AND disbanded_at IS NULL",
+};
+
+impl Store {
+    /// Emits TeamFinished once for each team past its end date; safe with
+    /// several replicas (claimed rows are skipped, not waited for).
+    pub async fn announce_finished(
+        &self,
+        now: DateTime<Utc>,
+        batch: u32,
+    ) -> Result<usize, MoimError> {
+        let mut tx = self.pool.begin().await?;
+        let ids: Vec<Uuid> = moing_common::jobs::claim_due(&mut tx, FINISHING, now, batch).await?;
+        for id in &ids {
+            let Some(team) = Self::team_in(&mut tx, *id, false).await? else {
+                continue;
+            };
+            let members = Self::active_member_ids(&mut tx, *id).await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(*id),
+                    None,
+                    Payload::TeamFinished(moing_proto::moing::events::v1::TeamFinished {
+                        team_name: team.name.clone(),
+                        end_date: Some(pb_date(team.end_date)),
+                        member_ids: members.iter().map(Uuid::to_string).collect(),
+                    }),
+                )
+                .await?;
+            sqlx::query("UPDATE team SET finished_notified_at = ? WHERE id = ?")
+                .bind(now.naive_utc())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if !ids.is_empty() {
+            self.outbox.wake();
+        }
+        Ok(ids.len())
     }
 }

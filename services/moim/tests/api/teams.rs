@@ -400,3 +400,58 @@ async fn meeting_schedule_drives_the_next_meeting() {
         "failed update wrote nothing"
     );
 }
+
+#[tokio::test]
+async fn finished_teams_are_announced_once_even_with_two_replicas() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, "끝난팀").await;
+    sqlx::query("UPDATE team SET end_date = CURRENT_DATE - INTERVAL 2 DAY, finishes_at = UTC_TIMESTAMP(6) - INTERVAL 1 DAY")
+        .execute(&app.db.pool)
+        .await
+        .expect("age the team");
+    let store = moing_moim::store::Store::new(
+        app.db.pool.clone(),
+        moing_common::outbox::Outbox::new("moim", vec![]),
+    );
+    let now = chrono::Utc::now();
+    let (a, b) = tokio::join!(
+        store.announce_finished(now, 10),
+        store.announce_finished(now, 10)
+    );
+    assert_eq!(a.expect("a") + b.expect("b"), 1, "one replica announces it");
+    assert_eq!(store.announce_finished(now, 10).await.expect("again"), 0);
+    let view = app
+        .client
+        .clone()
+        .get_team(as_member(
+            &leader,
+            GetTeamRequest {
+                team_id: team.team_id.clone(),
+            },
+        ))
+        .await
+        .expect("readable")
+        .into_inner()
+        .team
+        .expect("team");
+    assert_eq!(view.status, TeamStatus::Finished as i32);
+    let update = UpdateTeamRequest {
+        team_id: team.team_id,
+        team: Some(moing_proto::moing::moim::v1::Team {
+            name: "x".into(),
+            ..Default::default()
+        }),
+        update_mask: Some(FieldMask {
+            paths: vec!["name".into()],
+        }),
+    };
+    assert_error(
+        app.client
+            .clone()
+            .update_team(as_member(&leader, update))
+            .await,
+        Code::FailedPrecondition,
+        "TEAM_READ_ONLY",
+    );
+}
