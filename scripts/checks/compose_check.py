@@ -56,7 +56,10 @@ def main() -> int:
         for dep, cond in (svc.get("depends_on") or {}).items():
             check(dep in services, f"{name} depends on unknown service {dep}")
             if cond.get("condition") == "service_healthy":
-                check("healthcheck" in services.get(dep, {}), f"{name} waits for {dep}'s health, which has no healthcheck")
+                check(
+                    "healthcheck" in services.get(dep, {}),
+                    f"{name} waits for {dep}'s health, which has no healthcheck",
+                )
         for mount in svc.get("volumes") or []:
             source = mount.split(":")[0]
             if source.startswith("."):
@@ -77,17 +80,25 @@ def main() -> int:
         check(f"/{ports[name]}" in test, f"{name}: no healthcheck on port {ports[name]}")
         env = svc.get("environment") or {}
         listen = env.get("MOING_LISTEN" if name == "gateway" else "MOING_GRPC__LISTEN")
-        check(listen == f"0.0.0.0:{ports[name]}", f"{name}: listens on {listen}, the chart says {ports[name]}")
+        check(
+            listen == f"0.0.0.0:{ports[name]}", f"{name}: listens on {listen}, the chart says {ports[name]}"
+        )
         for other in SERVICES:
             if other != "gateway":
                 want = f"http://{other}:{ports[other]}"
-                check(env.get(f"MOING_SERVICES__{other.upper()}") == want, f"{name}: endpoint of {other} is not {want}")
+                check(
+                    env.get(f"MOING_SERVICES__{other.upper()}") == want,
+                    f"{name}: endpoint of {other} is not {want}",
+                )
         if name == "gateway":
             continue
         url = urlparse(env.get("MOING_DATABASE__URL", ""))
         schema = url.path.lstrip("/")
         check(schema in schemas, f"{name}: schema {schema!r} is not created by mysql-init")
-        check(url.username in users and users[url.username] == url.password, f"{name}: user/password not in mysql-init")
+        check(
+            url.username in users and users[url.username] == url.password,
+            f"{name}: user/password not in mysql-init",
+        )
         check((url.username, schema) in grants, f"{name}: {url.username} has no grant on {schema}")
         check(url.hostname in services, f"{name}: database host {url.hostname} is not a compose service")
         check("mysql" in (svc.get("depends_on") or {}), f"{name}: does not wait for mysql")

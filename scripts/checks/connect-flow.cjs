@@ -65,6 +65,9 @@ async function main() {
   const invite = await teams.createInvite({ teamId: created.team.teamId }, active);
   const preview = await teams.previewInvite({ code: invite.invite.code }, active);
   if (!preview.preview.alreadyMember) throw new Error("the leader is already a member");
+  const members = await teams.listTeamMembers({ teamId: created.team.teamId }, active);
+  if (members.members[0].nickname !== nickname) throw new Error("member display data comes from auth");
+  if (preview.preview.leaderNickname !== nickname) throw new Error("preview shows the leader's nickname");
   const mine = await teams.listMyTeams({}, active);
   if (mine.teams.length !== 1 || mine.teams[0].name !== "connect팀") throw new Error("team not listed");
   await expectCode(teams.getTeam({ teamId: "00000000-0000-7000-8000-000000000000" }, active), Code.NotFound, "unknown team");

@@ -2,7 +2,8 @@
 # Offline validation of the deploy files (deploy/, helm/moing/). No Docker engine,
 # helm binary or Envoy runs here, so:
 #   - yamllint --strict over deploy/ and helm/ (the chart's Go templates excluded,
-#     see .yamllint.yaml) and compose's consistency (compose_check.py);
+#     see .yamllint.yaml), compose's consistency (compose_check.py), and the
+#     Dockerfile's stages, user and dependency skeleton (dockerfile_check.py);
 #   - kubernetes-validate --strict of helm/moing/rendered/default.yaml, the rendered
 #     example set of a default install, against the chart's minimum Kubernetes
 #     (1.30) and a current one (1.35);
@@ -34,6 +35,7 @@ yamllint_deploy() { (cd "$ROOT" && "$STATE/venv/bin/yamllint" --strict -c .yamll
 check "yamllint" yamllint_deploy
 check "compose consistency" "$PY" "$ROOT/scripts/checks/compose_check.py" \
   "$ROOT/deploy/compose.yaml" "$CHART/values.yaml"
+check "Dockerfile stages and dependency skeleton" "$PY" "$ROOT/scripts/checks/dockerfile_check.py" "$ROOT"
 for version in "${KUBE_VERSIONS[@]}"; do
   check "kubernetes-validate --strict (Kubernetes $version)" \
     "$STATE/venv/bin/kubernetes-validate" --strict --quiet -k "$version" "$RENDERED"

@@ -56,7 +56,10 @@ CHECK_HELPERS = r"""
 {{- end -}}
 
 {{- define "check.actual" -}}
-{{- $ctx := dict "Values" .Values "Chart" .Chart "Capabilities" .Capabilities "Files" .Files "Template" .Template "Release" (dict "Name" "RELEASE" "Namespace" "NAMESPACE" "Service" "Helm" "IsInstall" true "IsUpgrade" false "Revision" 1) -}}
+{{- $release := dict "Name" "RELEASE" "Namespace" "NAMESPACE" "Service" "Helm" -}}
+{{- $release = merge $release (dict "IsInstall" true "IsUpgrade" false "Revision" 1) -}}
+{{- $ctx := dict "Values" .Values "Chart" .Chart "Capabilities" .Capabilities -}}
+{{- $ctx = merge $ctx (dict "Files" .Files "Template" .Template "Release" $release) -}}
 {{- $text := "" -}}
 {{- range $path, $_ := .Files.Glob "check/src/*" -}}
 {{- $text = printf "%s\n---\n%s" $text (tpl ($.Files.Get $path) $ctx) -}}

@@ -126,7 +126,9 @@ def main() -> int:
                 f"HPA/{res}: CPU target",
             )
         else:
-            check(deploy["spec"].get("replicas") == svc["replicas"], f"{res}: replicas is not {svc['replicas']}")
+            check(
+                deploy["spec"].get("replicas") == svc["replicas"], f"{res}: replicas is not {svc['replicas']}"
+            )
             check(("HorizontalPodAutoscaler", res) not in by_key, f"{res}: HPA although autoscaling is off")
 
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -142,14 +144,20 @@ def main() -> int:
         for other, osvc in services.items():
             if not osvc.get("edge"):
                 want = f"http://{fullname}-{other}:{osvc['port']}"
-                check(env.get(f"MOING_SERVICES__{other.upper()}", {}).get("value") == want, f"{res}: endpoint of {other}")
+                check(
+                    env.get(f"MOING_SERVICES__{other.upper()}", {}).get("value") == want,
+                    f"{res}: endpoint of {other}",
+                )
         db = svc.get("database")
         if db:
             for var, key in (("DATABASE_USER", "username"), ("DATABASE_PASSWORD", "password")):
                 ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
                 check(ref == {"name": db["secret"], "key": key}, f"{res}: {var} is not {db['secret']}/{key}")
             url = env.get("MOING_DATABASE__URL", {}).get("value", "")
-            check(url.endswith(f"/{db['name']}{values['database']['parameters']}"), f"{res}: database URL schema")
+            check(
+                url.endswith(f"/{db['name']}{values['database']['parameters']}"),
+                f"{res}: database URL schema",
+            )
             check("$(DATABASE_PASSWORD)" in url, f"{res}: database URL without the Secret's password")
         else:
             check("MOING_DATABASE__URL" not in env, f"{res}: a database although values give none")
@@ -157,9 +165,17 @@ def main() -> int:
         mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
         volumes = {v["name"]: v for v in pod.get("volumes", [])}
         for f in svc.get("secretFiles") or []:
-            check(mounts.get(f["secret"], {}).get("mountPath") == f["mountPath"], f"{res}: {f['secret']} not mounted")
-            check(mounts.get(f["secret"], {}).get("readOnly") is True, f"{res}: {f['secret']} mounted writable")
-            check(volumes.get(f["secret"], {}).get("secret", {}).get("secretName") == f["secret"], f"{res}: volume {f['secret']}")
+            check(
+                mounts.get(f["secret"], {}).get("mountPath") == f["mountPath"],
+                f"{res}: {f['secret']} not mounted",
+            )
+            check(
+                mounts.get(f["secret"], {}).get("readOnly") is True, f"{res}: {f['secret']} mounted writable"
+            )
+            check(
+                volumes.get(f["secret"], {}).get("secret", {}).get("secretName") == f["secret"],
+                f"{res}: volume {f['secret']}",
+            )
             check(env.get(f["env"], {}).get("value") == f"{f['mountPath']}/{f['key']}", f"{res}: {f['env']}")
         for key, value in {**values["env"], **(svc.get("env") or {})}.items():
             check(env.get(key, {}).get("value") == str(value), f"{res}: {key} is not {value!r}")
@@ -183,7 +199,9 @@ def main() -> int:
         deploy = get("Deployment", res)
         get("PodDisruptionBudget", res)
         service = get("Service", res)
-        bootstrap = yaml.safe_load(get("ConfigMap", f"{res}-bootstrap").get("data", {}).get("envoy.yaml", "{}"))
+        bootstrap = yaml.safe_load(
+            get("ConfigMap", f"{res}-bootstrap").get("data", {}).get("envoy.yaml", "{}")
+        )
         if deploy:
             check(deploy["spec"]["replicas"] == envoy["replicas"], f"{res}: replicas")
             container = deploy["spec"]["template"]["spec"]["containers"][0]
@@ -194,13 +212,18 @@ def main() -> int:
             args = container.get("args", [])
             node = args[args.index("--service-node") + 1] if "--service-node" in args[:-1] else ""
             check(node.startswith("envoy"), f"{res}: node id {node!r} does not start with 'envoy'")
-            check(service.get("spec", {}).get("ports", [{}])[0].get("port") == envoy["service"]["port"], f"{res}: Service port")
+            check(
+                service.get("spec", {}).get("ports", [{}])[0].get("port") == envoy["service"]["port"],
+                f"{res}: Service port",
+            )
             check_selects(service, service.get("spec", {}).get("selector", {}), deploy)
             check_hardened(deploy)
         clusters = (bootstrap or {}).get("static_resources", {}).get("clusters", [])
         xds = next((c for c in clusters if c["name"] == "envoy-control"), None)
         try:
-            socket = xds["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]["socket_address"]
+            socket = xds["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"][
+                "socket_address"
+            ]
         except (TypeError, KeyError, IndexError):
             socket = {}
         check(
@@ -215,24 +238,42 @@ def main() -> int:
         if deploy:
             check(deploy["spec"]["replicas"] == control["replicas"], f"{control_name}: replicas")
             container = deploy["spec"]["template"]["spec"]["containers"][0]
-            check(container["image"] == f"{values['image']['repository']}/envoy-control:{tag}", f"{control_name}: image")
-            check(service.get("spec", {}).get("ports", [{}])[0].get("port") == control["port"], f"{control_name}: port")
+            check(
+                container["image"] == f"{values['image']['repository']}/envoy-control:{tag}",
+                f"{control_name}: image",
+            )
+            check(
+                service.get("spec", {}).get("ports", [{}])[0].get("port") == control["port"],
+                f"{control_name}: port",
+            )
             check_selects(service, service.get("spec", {}).get("selector", {}), deploy)
             env = env_of(container)
-            check(env.get("MOING_LISTEN", {}).get("value") == f"0.0.0.0:{control['port']}", f"{control_name}: listen")
-            check(env.get("MOING_EDGE_PORT", {}).get("value") == str(envoy["listenerPort"]), f"{control_name}: edge port")
+            check(
+                env.get("MOING_LISTEN", {}).get("value") == f"0.0.0.0:{control['port']}",
+                f"{control_name}: listen",
+            )
+            check(
+                env.get("MOING_EDGE_PORT", {}).get("value") == str(envoy["listenerPort"]),
+                f"{control_name}: edge port",
+            )
             token = env.get("MOING_SERVICE_TOKEN", {}).get("valueFrom", {}).get("secretKeyRef", {})
-            check(token.get("name") == values["serviceToken"]["secret"], f"{control_name}: service token Secret")
+            check(
+                token.get("name") == values["serviceToken"]["secret"], f"{control_name}: service token Secret"
+            )
             for name, svc in services.items():
                 want = f"{fullname}-{name}-headless.{NAMESPACE}.svc.{values['clusterDomain']}:{svc['port']}"
-                check(env.get(f"MOING_DNS__{name.upper()}", {}).get("value") == want, f"{control_name}: discovery of {name}")
+                check(
+                    env.get(f"MOING_DNS__{name.upper()}", {}).get("value") == want,
+                    f"{control_name}: discovery of {name}",
+                )
             check_hardened(deploy)
 
     for kind, name in sorted(set(by_key) - seen):
         errors.append(f"{kind}/{name} is in the rendered set but not in values.yaml")
     for e in errors:
         print(f"rendered set vs values: {e}")
-    print(f"{rendered.name} vs values.yaml ({len(docs)} documents, {len(services)} services): {'FAILED' if errors else 'ok'}")
+    verdict = "FAILED" if errors else "ok"
+    print(f"{rendered.name} vs values.yaml ({len(docs)} documents, {len(services)} services): {verdict}")
     return 1 if errors else 0
 
 

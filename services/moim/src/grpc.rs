@@ -2,7 +2,12 @@
 //! A non-member gets TEAM_NOT_FOUND for every team RPC (existence is not
 //! revealed); leader actions need the leader; writes need an ACTIVE team.
 
-use std::sync::Arc;
+use std::{collections::HashMap, sync::Arc};
+
+use moing_common::client::InternalChannel;
+use moing_proto::moing::auth::v1::{
+    BatchGetMembersRequest, auth_internal_service_client::AuthInternalServiceClient,
+};
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use moing_common::{Validator, layer::principal, outbox::timestamp};
@@ -25,8 +30,37 @@ use crate::{
 #[derive(Debug)]
 pub struct Moim {
     pub store: Store,
+    /// Display data (nickname, image) from auth; None where auth is not wired (tests).
+    pub auth: Option<AuthInternalServiceClient<InternalChannel>>,
     /// Invite-code attempts per member per minute (brute-force guard).
     pub code_attempts: std::sync::Mutex<std::collections::HashMap<Uuid, (i64, u32)>>,
+}
+
+impl Moim {
+    /// Nicknames and image keys in one batch call; empty when auth is unavailable
+    /// (the lists still work, names fill in again when auth answers).
+    async fn display(&self, ids: &[Uuid]) -> HashMap<Uuid, (String, String)> {
+        let Some(client) = self.auth.clone() else {
+            return HashMap::new();
+        };
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(100) {
+            let req = BatchGetMembersRequest {
+                member_ids: chunk.iter().map(Uuid::to_string).collect(),
+            };
+            match client.clone().batch_get_members(req).await {
+                Ok(resp) => {
+                    for m in resp.into_inner().members {
+                        if let Ok(id) = Uuid::parse_str(&m.member_id) {
+                            out.insert(id, (m.nickname, m.image_key));
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(code = ?e.code(), "display data unavailable"),
+            }
+        }
+        out
+    }
 }
 
 /// Code lookups (preview, join) a member may make per minute.
@@ -752,6 +786,11 @@ impl TeamService for Moim {
             .iter()
             .filter(|(t, _)| t.status(now) == TeamStatus::Active)
             .count() as i64;
+        let leader = self
+            .display(&[team.leader_id])
+            .await
+            .remove(&team.leader_id)
+            .unwrap_or_default();
         Ok(Response::new(pb::PreviewInviteResponse {
             preview: Some(pb::InvitePreview {
                 team_id: team.id.to_string(),
@@ -760,8 +799,8 @@ impl TeamService for Moim {
                 introduction: team.introduction.clone(),
                 image: image(&team.image_key),
                 leader_member_id: team.leader_id.to_string(),
-                leader_nickname: String::new(),
-                leader_profile_image: None,
+                leader_nickname: leader.0,
+                leader_profile_image: image(&leader.1),
                 member_count: team.member_count,
                 member_cap: team.member_cap,
                 start_date: Some(pb_date(team.start_date)),
@@ -806,6 +845,9 @@ impl TeamService for Moim {
         let mut v = Validator::new();
         let (chunk, next) = page(&mut v, &members, r.page_size, &r.page_token);
         v.finish().map_err(MoimError::from)?;
+        let names = self
+            .display(&chunk.iter().map(|m| m.member_id).collect::<Vec<_>>())
+            .await;
         Ok(Response::new(pb::ListTeamMembersResponse {
             members: chunk
                 .iter()
@@ -813,8 +855,11 @@ impl TeamService for Moim {
                     member_id: m.member_id.to_string(),
                     role: role_pb(m.role),
                     joined_at: Some(timestamp(m.joined_at)),
-                    nickname: String::new(),
-                    profile_image: None,
+                    nickname: names
+                        .get(&m.member_id)
+                        .map(|n| n.0.clone())
+                        .unwrap_or_default(),
+                    profile_image: names.get(&m.member_id).and_then(|n| image(&n.1)),
                     blocked_by_me: blocked.contains(&m.member_id),
                 })
                 .collect(),

@@ -40,6 +40,10 @@ pub async fn run_with(
     let moim = Arc::new(Moim {
         store: Store::new(pool.clone(), outbox),
         code_attempts: Default::default(),
+        auth: base
+            .internal_channel("auth")
+            .ok()
+            .map(moing_proto::moing::auth::v1::auth_internal_service_client::AuthInternalServiceClient::new),
     });
     // TeamFinished announcements: a minute-by-minute job, SKIP LOCKED across replicas.
     let job_store = moim.store.clone();
