@@ -99,6 +99,11 @@ impl ServerBuilder {
         self.health
             .set_service_status("", ServingStatus::Serving)
             .await;
+        // Liveness: serving as long as the process answers; dependency outages
+        // flip readiness ("" and the service names), never this one.
+        self.health
+            .set_service_status("liveness", ServingStatus::Serving)
+            .await;
         let mut routes = self.routes;
         // Reflection advertises exactly what this server serves.
         let names = self.names.clone();

@@ -62,5 +62,8 @@ httpGet:
 {{- else -}}
 grpc:
   port: {{ .port }}
+{{- with .service }}
+  service: {{ . }}
+{{- end }}
 {{- end -}}
 {{- end -}}
