@@ -1,7 +1,7 @@
 //! `moing.moim.v1.TeamInternalService`: membership checks (an index lookup on
 //! (team_id, active_member)), team summaries, blocks filtering, leadership.
 
-use chrono::Utc;
+use chrono::{TimeZone, Utc};
 use moing_common::{Validator, outbox::timestamp};
 use moing_proto::moing::moim::v1::{self as pb, team_internal_service_server::TeamInternalService};
 use tonic::{Request, Response, Status};
@@ -248,6 +248,78 @@ impl TeamInternalService for Moim {
         Ok(Response::new(pb::MemberLeadsActiveTeamResponse {
             leads_active_team: !led.is_empty(),
             team_ids: led,
+        }))
+    }
+
+    async fn list_teams_meeting_on(
+        &self,
+        req: Request<pb::ListTeamsMeetingOnRequest>,
+    ) -> Result<Response<pb::ListTeamsMeetingOnResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let date = domain::date(&mut v, "date", r.date.map(|d| (d.year, d.month, d.day)));
+        let zone = r.time_zone.trim().to_owned();
+        if !zone.is_empty() {
+            domain::time_zone(&mut v, "time_zone", &zone);
+        }
+        let size = v.page_size("page_size", r.page_size, 20, 100);
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            v.id("page_token", &r.page_token)
+        };
+        v.finish().map_err(MoimError::from)?;
+        let Some(date) = date else {
+            return Err(MoimError::Invalid(vec![]).into());
+        };
+        let zone = (!zone.is_empty()).then_some(zone);
+        // Scan pages of teams in the period; keep those meeting on `date`.
+        let mut cursor = after;
+        let mut out = Vec::new();
+        let mut exhausted = false;
+        while out.len() < size as usize && !exhausted {
+            let batch = self
+                .store
+                .teams_with_schedules(date, zone.as_deref(), cursor, 200)
+                .await?;
+            exhausted = batch.len() < 200;
+            for (team, weekly, singles) in batch {
+                cursor = Some(team.id);
+                let day_start = domain::tz(&team.time_zone)
+                    .from_local_datetime(&date.and_time(chrono::NaiveTime::MIN))
+                    .earliest()
+                    .map(|t| t.with_timezone(&Utc));
+                let Some(day_start) = day_start else { continue };
+                let meetings: Vec<pb::Meeting> =
+                    domain::upcoming_meetings(&team, &weekly, &singles, day_start, 20)
+                        .into_iter()
+                        .filter(|m| m.date == date)
+                        .map(|m| meeting_pb(&m))
+                        .collect();
+                if meetings.is_empty() {
+                    continue;
+                }
+                let members = self.store.active_members(team.id).await?;
+                out.push(pb::TeamMeetingDay {
+                    team_id: team.id.to_string(),
+                    team_name: team.name.clone(),
+                    time_zone: team.time_zone.clone(),
+                    meetings,
+                    member_ids: members.iter().map(Uuid::to_string).collect(),
+                });
+                if out.len() >= size as usize {
+                    break;
+                }
+            }
+        }
+        let next = if out.len() >= size as usize {
+            cursor.map(|c| c.to_string()).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListTeamsMeetingOnResponse {
+            teams: out,
+            next_page_token: next,
         }))
     }
 }

@@ -959,3 +959,52 @@ impl Store {
         Ok(ids.len())
     }
 }
+
+impl Store {
+    /// Active (not disbanded) teams whose period contains `date`, with their schedules,
+    /// ordered by id, starting after `after` (keyset pagination).
+    pub async fn teams_with_schedules(
+        &self,
+        date: NaiveDate,
+        zone: Option<&str>,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<(Team, Vec<WeeklySlot>, Vec<SingleMeeting>)>, MoimError> {
+        let sql = format!(
+            "SELECT {}, s.weekly_slots, s.single_meetings FROM team t JOIN meeting_schedule s ON s.team_id = t.id \
+             WHERE t.disbanded_at IS NULL AND t.start_date <= ? AND t.end_date >= ? \
+             AND (? IS NULL OR t.time_zone = ?) AND (? IS NULL OR t.id > ?) ORDER BY t.id LIMIT ?",
+            TEAM_COLUMNS
+                .split(", ")
+                .map(|c| format!("t.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(date)
+            .bind(date)
+            .bind(zone)
+            .bind(zone)
+            .bind(after)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let weekly: String = r.try_get("weekly_slots")?;
+                let singles: String = r.try_get("single_meetings")?;
+                Ok((
+                    team(r)?,
+                    serde_json::from_str(&weekly).map_err(anyhow::Error::from)?,
+                    serde_json::from_str(&singles).map_err(anyhow::Error::from)?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn active_members(&self, team: Uuid) -> Result<Vec<Uuid>, MoimError> {
+        let mut conn = self.pool.acquire().await?;
+        Self::active_member_ids(&mut conn, team).await
+    }
+}

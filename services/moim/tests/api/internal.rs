@@ -113,3 +113,68 @@ async fn membership_checks_summaries_and_blocks() {
     assert_eq!(filtered.blocker_member_ids, vec![member.id.to_string()]);
     assert!(filtered.blocked_member_ids.is_empty());
 }
+
+#[tokio::test]
+async fn teams_meeting_on_a_day_are_listed_for_reminders() {
+    use moing_proto::moing::moim::v1::{
+        ListTeamsMeetingOnRequest, MeetingSchedule, SingleMeeting, UpdateMeetingScheduleRequest,
+    };
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, "모임날").await;
+    let quiet = app.team(&app.member(), "조용").await;
+    app.client
+        .clone()
+        .update_meeting_schedule(as_member(
+            &leader,
+            UpdateMeetingScheduleRequest {
+                team_id: team.team_id.clone(),
+                meeting_schedule: Some(MeetingSchedule {
+                    single_meetings: vec![SingleMeeting {
+                        date: date(2),
+                        start_time: Some(moing_proto::google::r#type::TimeOfDay {
+                            hours: 19,
+                            minutes: 30,
+                            seconds: 0,
+                            nanos: 0,
+                        }),
+                        place: "카페".into(),
+                        memo: String::new(),
+                    }],
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["single_meetings".into()],
+                }),
+            },
+        ))
+        .await
+        .expect("schedule");
+    let days = app
+        .internal
+        .clone()
+        .list_teams_meeting_on(app.internal_request(ListTeamsMeetingOnRequest {
+            date: date(2),
+            ..Default::default()
+        }))
+        .await
+        .expect("list")
+        .into_inner()
+        .teams;
+    assert_eq!(days.len(), 1);
+    assert_eq!(days[0].team_id, team.team_id);
+    assert_ne!(days[0].team_id, quiet.team_id);
+    assert_eq!(days[0].member_ids, vec![leader.id.to_string()]);
+    let none = app
+        .internal
+        .clone()
+        .list_teams_meeting_on(app.internal_request(ListTeamsMeetingOnRequest {
+            date: date(3),
+            ..Default::default()
+        }))
+        .await
+        .expect("list")
+        .into_inner()
+        .teams;
+    assert!(none.is_empty());
+}
