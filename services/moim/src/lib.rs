@@ -7,11 +7,12 @@
 //! the outbox.
 //!
 //! Layout (STYLE.md): `config`, `startup`, `grpc` (public handlers), `internal`
-//! (TeamInternalService), `domain` (rules, dates, codes), `store` (SQL), `error`.
+//! (TeamInternalService), `events` (consumed events), `domain` (rules, dates, codes), `store` (SQL), `error`.
 
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod grpc;
 pub mod internal;
 pub mod startup;

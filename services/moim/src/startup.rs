@@ -59,7 +59,14 @@ pub async fn run_with(
             }
         }
     });
+    let consumer = Arc::new(crate::events::Consumer {
+        outbox: moim.store.outbox().clone(),
+    });
     let server = ServerBuilder::new()
+        .add_service(moing_common::outbox::EventSinkService::server(
+            pool.clone(),
+            consumer,
+        ))
         .add_service(TeamServiceServer::from_arc(moim.clone()))
         .add_service(TeamInternalServiceServer::from_arc(moim));
     service::serve(server, listener, base, pool, auth, shutdown).await?;

@@ -144,6 +144,10 @@ impl Store {
         &self.pool
     }
 
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
     async fn team_in(
         conn: &mut MySqlConnection,
         id: Uuid,
