@@ -51,6 +51,16 @@ impl BaseSettings {
                 ),
                 ..DatabaseSettings::default()
             },
+            services: [
+                ("auth", 50051),
+                ("moim", 50052),
+                ("mission", 50053),
+                ("board", 50054),
+                ("notification", 50055),
+            ]
+            .into_iter()
+            .map(|(name, port)| (name.to_owned(), format!("http://127.0.0.1:{port}")))
+            .collect(),
             ..Self::default()
         }
     }

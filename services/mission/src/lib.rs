@@ -2,11 +2,19 @@
 //!
 //! Layout (STYLE.md): `config` (settings, loaded once in `main`), `startup`
 //! (build and serve). The public API is `moing.mission.v1.MissionService` in
-//! `proto/moing/mission/v1/`; until its issue lands the server answers health and
-//! reflection only, which is what the foundation requires of an empty service.
+//! `proto/moing/mission/v1/`. Served so far: missions (create, get, list with my
+//! progress, update, end) and proofs (submit text/link, skip, delete today's,
+//! list, get) with membership checked through moim; the rest of the API
+//! (uploads, encouragement, pokes, score, reports, progress queries, the
+//! deadline job, events) answers UNIMPLEMENTED until it lands.
 
+pub mod access;
 pub mod config;
+pub mod domain;
+pub mod error;
+pub mod grpc;
 pub mod startup;
+pub mod store;
 
 /// This service's own schema migrations (the shared outbox tables come from moing-common).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

@@ -1,0 +1,82 @@
+//! Who may act in a team: moim's internal CheckMembership, cached for a few
+//! seconds (an ex-member loses access within the TTL) so the hot path does not
+//! call moim on every request.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use moing_common::client::InternalChannel;
+use moing_proto::moing::moim::v1::{
+    CheckMembershipRequest, TeamStatus, team_internal_service_client::TeamInternalServiceClient,
+};
+use uuid::Uuid;
+
+use crate::error::MissionError;
+
+/// The caller's standing in a team.
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub leader: bool,
+    pub writable: bool,
+    pub time_zone: String,
+}
+
+/// (team, member) → when checked and the answer (None: not a member).
+type Cache = HashMap<(Uuid, Uuid), (Instant, Option<Access>)>;
+
+#[derive(Debug)]
+pub struct Memberships {
+    client: TeamInternalServiceClient<InternalChannel>,
+    cache: Mutex<Cache>,
+    ttl: Duration,
+}
+
+impl Memberships {
+    pub fn new(client: TeamInternalServiceClient<InternalChannel>, ttl: Duration) -> Self {
+        Self {
+            client,
+            cache: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    /// The caller's access, or TEAM_NOT_FOUND for non-members (existence not revealed).
+    pub async fn check(&self, team: Uuid, member: Uuid) -> Result<Access, MissionError> {
+        if let Ok(cache) = self.cache.lock()
+            && let Some((at, entry)) = cache.get(&(team, member))
+            && at.elapsed() < self.ttl
+        {
+            return entry.clone().ok_or(MissionError::TeamNotFound);
+        }
+        let resp = self
+            .client
+            .clone()
+            .check_membership(CheckMembershipRequest {
+                team_id: team.to_string(),
+                member_id: member.to_string(),
+            })
+            .await
+            .map_err(|s| {
+                tracing::warn!(code = ?s.code(), "membership check failed");
+                MissionError::Unavailable("the team service")
+            })?
+            .into_inner()
+            .membership
+            .unwrap_or_default();
+        let entry = (resp.team_found && resp.is_active_member).then_some(Access {
+            leader: resp.is_leader,
+            writable: resp.team_status == TeamStatus::Active as i32,
+            time_zone: resp.time_zone,
+        });
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() > 50_000 {
+                cache.clear();
+            }
+            cache.insert((team, member), (Instant::now(), entry.clone()));
+        }
+        entry.ok_or(MissionError::TeamNotFound)
+    }
+}

@@ -1,0 +1,132 @@
+//! Every failure of the mission service, mapped to the wire in one exhaustive match.
+
+use moing_common::error::{ApiError, FieldViolation};
+use tonic::{Code, Status};
+
+#[derive(Debug, thiserror::Error)]
+pub enum MissionError {
+    #[error("invalid request")]
+    Invalid(Vec<FieldViolation>),
+    #[error("team not found")]
+    TeamNotFound,
+    #[error("team read-only")]
+    ReadOnly,
+    #[error("mission not found")]
+    MissionNotFound,
+    #[error("mission ended")]
+    MissionEnded,
+    #[error("repeat needs leader")]
+    RepeatNeedsLeader,
+    #[error("repeat limit")]
+    RepeatLimit,
+    #[error("not maker or leader")]
+    NotMakerOrLeader,
+    #[error("proof already submitted")]
+    AlreadySubmitted,
+    #[error("proof already today")]
+    AlreadyToday,
+    #[error("weekly target reached")]
+    WeeklyTargetReached,
+    #[error("proof way mismatch")]
+    WayMismatch(&'static str),
+    #[error("proof not found")]
+    ProofNotFound,
+    #[error("not proof author")]
+    NotProofAuthor,
+    #[error("proof not today")]
+    ProofNotToday,
+    #[error("dependency unavailable: {0}")]
+    Unavailable(&'static str),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for MissionError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable("the mission database")
+            }
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+impl From<ApiError> for MissionError {
+    fn from(e: ApiError) -> Self {
+        Self::Invalid(e.violations)
+    }
+}
+
+impl From<MissionError> for Status {
+    fn from(e: MissionError) -> Self {
+        let api = match e {
+            MissionError::Invalid(v) => ApiError::invalid(v),
+            MissionError::TeamNotFound => {
+                ApiError::new(Code::NotFound, "TEAM_NOT_FOUND", "no such team")
+            }
+            MissionError::ReadOnly => ApiError::new(
+                Code::FailedPrecondition,
+                "TEAM_READ_ONLY",
+                "the team has finished or was disbanded",
+            ),
+            MissionError::MissionNotFound => {
+                ApiError::new(Code::NotFound, "MISSION_NOT_FOUND", "no such mission")
+            }
+            MissionError::MissionEnded => ApiError::new(
+                Code::FailedPrecondition,
+                "MISSION_ENDED",
+                "the mission has ended",
+            ),
+            MissionError::RepeatNeedsLeader => ApiError::new(
+                Code::PermissionDenied,
+                "REPEAT_NEEDS_LEADER",
+                "only the leader creates repeating missions",
+            ),
+            MissionError::RepeatLimit => ApiError::new(
+                Code::FailedPrecondition,
+                "REPEAT_MISSION_LIMIT",
+                "the team already runs 3 repeating missions",
+            ),
+            MissionError::NotMakerOrLeader => ApiError::new(
+                Code::PermissionDenied,
+                "NOT_MISSION_MAKER_OR_LEADER",
+                "only the mission's maker or the leader can do this",
+            ),
+            MissionError::AlreadySubmitted => ApiError::new(
+                Code::AlreadyExists,
+                "PROOF_ALREADY_SUBMITTED",
+                "you already proved or skipped this mission",
+            ),
+            MissionError::AlreadyToday => ApiError::new(
+                Code::AlreadyExists,
+                "PROOF_ALREADY_TODAY",
+                "you already proved or skipped this mission today",
+            ),
+            MissionError::WeeklyTargetReached => ApiError::new(
+                Code::FailedPrecondition,
+                "WEEKLY_TARGET_REACHED",
+                "this week's target is already reached",
+            ),
+            MissionError::WayMismatch(why) => {
+                ApiError::new(Code::InvalidArgument, "PROOF_WAY_MISMATCH", why)
+            }
+            MissionError::ProofNotFound => {
+                ApiError::new(Code::NotFound, "PROOF_NOT_FOUND", "no such proof")
+            }
+            MissionError::NotProofAuthor => ApiError::new(
+                Code::PermissionDenied,
+                "NOT_PROOF_AUTHOR",
+                "only the author can delete a proof",
+            ),
+            MissionError::ProofNotToday => ApiError::new(
+                Code::FailedPrecondition,
+                "PROOF_NOT_TODAY",
+                "only today's proof can be deleted",
+            ),
+            MissionError::Unavailable(what) => ApiError::unavailable(what),
+            MissionError::Internal(e) => ApiError::internal(format!("{e:#}")),
+        };
+        api.into()
+    }
+}

@@ -1,0 +1,681 @@
+//! `moing.mission.v1.MissionService` (missions and proofs so far): thin handlers
+//! — validate, check membership through moim (cached), call the store.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use moing_common::{Validator, layer::principal, outbox::timestamp};
+use moing_proto::moing::mission::v1::{self as pb, mission_service_server::MissionService};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    access::{Access, Memberships},
+    domain::{self, Kind, Mission, Way},
+    error::MissionError,
+    store::{Body, Proof, Store},
+};
+
+#[derive(Debug)]
+pub struct Missions {
+    pub store: Store,
+    pub members: Arc<Memberships>,
+}
+
+fn date_pb(d: chrono::NaiveDate) -> moing_proto::google::r#type::Date {
+    use chrono::Datelike;
+    moing_proto::google::r#type::Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
+
+fn ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+}
+
+fn page<T: Clone>(v: &mut Validator, items: &[T], size: i32, token: &str) -> (Vec<T>, String) {
+    let size = v.page_size("page_size", size, 20, 100) as usize;
+    let offset = if token.is_empty() {
+        0
+    } else {
+        token.parse::<usize>().unwrap_or_else(|_| {
+            v.violation("page_token", "is not a token from a previous response");
+            0
+        })
+    };
+    let chunk: Vec<T> = items.iter().skip(offset).take(size).cloned().collect();
+    let next = offset + chunk.len();
+    (
+        chunk,
+        if next < items.len() {
+            next.to_string()
+        } else {
+            String::new()
+        },
+    )
+}
+
+fn proof_pb(p: &Proof, me: Uuid, today: chrono::NaiveDate) -> pb::Proof {
+    use pb::proof::Body as B;
+    let body = if p.skipped {
+        p.skip_reason.clone().map(B::SkipReason)
+    } else if let Some(t) = &p.text {
+        Some(B::Text(t.clone()))
+    } else if let Some(l) = &p.link_url {
+        Some(B::LinkUrl(l.clone()))
+    } else {
+        p.photo_key.clone().map(|k| {
+            B::Photo(moing_proto::moing::common::v1::ImageRef {
+                key: k,
+                url: String::new(),
+            })
+        })
+    };
+    pb::Proof {
+        id: p.id.to_string(),
+        team_id: p.team_id.to_string(),
+        mission_id: p.mission_id.to_string(),
+        author: Some(pb::MemberSummary {
+            member_id: p.member_id.to_string(),
+            ..Default::default()
+        }),
+        status: if p.skipped {
+            pb::ProofStatus::Skipped
+        } else {
+            pb::ProofStatus::Done
+        } as i32,
+        way: p.way.number(),
+        body,
+        caption: p.caption.clone(),
+        day: Some(date_pb(p.day)),
+        created_at: Some(timestamp(p.created_at)),
+        moderation: Some(pb::Moderation {
+            visibility: pb::ContentVisibility::Visible as i32,
+            ..Default::default()
+        }),
+        deletable: p.member_id == me && p.day == today,
+        ..Default::default()
+    }
+}
+
+impl Missions {
+    async fn access(&self, team: Uuid, member: Uuid) -> Result<Access, MissionError> {
+        self.members.check(team, member).await
+    }
+
+    async fn mission_for(
+        &self,
+        team: Uuid,
+        id: Uuid,
+        member: Uuid,
+    ) -> Result<(Access, Mission), MissionError> {
+        let access = self.access(team, member).await?;
+        let m = self
+            .store
+            .mission(team, id)
+            .await?
+            .ok_or(MissionError::MissionNotFound)?;
+        Ok((access, m))
+    }
+
+    /// The caller's progress in the mission's current period.
+    async fn progress(
+        &self,
+        m: &Mission,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<pb::MissionProgress, MissionError> {
+        let today = m.today(now);
+        let (from, to, required) = match m.kind {
+            Kind::Once => (
+                m.created_at
+                    .with_timezone(&domain::tz(&m.time_zone))
+                    .date_naive(),
+                today.max(m.created_at.date_naive()),
+                1,
+            ),
+            Kind::Repeat => {
+                let start = domain::week_start(today);
+                (
+                    start,
+                    start + Duration::days(6),
+                    m.times_per_week.unwrap_or(1),
+                )
+            }
+        };
+        let (done, skipped, today_proof) = self
+            .store
+            .member_period(m.id, member, from, to, today)
+            .await?;
+        let slot_proof = match m.kind {
+            Kind::Once => self
+                .store
+                .proofs(m.id, Some((member, true)))
+                .await?
+                .into_iter()
+                .next(),
+            Kind::Repeat => today_proof,
+        };
+        let slot_status = match &slot_proof {
+            None => pb::ProofSlotStatus::Open,
+            Some(p) if p.skipped => pb::ProofSlotStatus::Skipped,
+            Some(_) => pb::ProofSlotStatus::Done,
+        };
+        let used = done + skipped;
+        let can_submit = m.open(now) && slot_proof.is_none() && used < i64::from(required);
+        let result = if !m.ended {
+            pb::MissionResult::Unspecified
+        } else if done >= i64::from(required) {
+            pb::MissionResult::Completed
+        } else if done > 0 {
+            pb::MissionResult::Partial
+        } else if skipped > 0 {
+            pb::MissionResult::Skipped
+        } else {
+            pb::MissionResult::Missed
+        };
+        Ok(pb::MissionProgress {
+            period_start: Some(date_pb(from)),
+            period_end: Some(date_pb(to)),
+            done_count: done as i32,
+            required_count: required,
+            skipped_count: skipped as i32,
+            period_complete: done >= i64::from(required),
+            slot_status: slot_status as i32,
+            slot_proof_id: slot_proof.map(|p| p.id.to_string()).unwrap_or_default(),
+            can_submit,
+            result: result as i32,
+            ..Default::default()
+        })
+    }
+
+    async fn mission_pb(
+        &self,
+        m: &Mission,
+        access: &Access,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<pb::Mission, MissionError> {
+        let today = m.today(now);
+        let from = match m.kind {
+            Kind::Once => m.created_at.date_naive(),
+            Kind::Repeat => domain::week_start(today),
+        };
+        let (done_members, done_today) = self.store.done_members(m.id, from, today).await?;
+        Ok(pb::Mission {
+            id: m.id.to_string(),
+            team_id: m.team_id.to_string(),
+            title: m.title.clone(),
+            content: m.content.clone(),
+            rule: m.rule.clone(),
+            kind: m.kind.number(),
+            way: m.way.number(),
+            deadline: m.deadline.map(timestamp),
+            times_per_week: m.times_per_week.unwrap_or(0),
+            state: if m.ended {
+                pb::MissionState::Ended
+            } else {
+                pb::MissionState::Active
+            } as i32,
+            end_reason: match m.end_reason.as_deref() {
+                Some("MANUAL") => pb::MissionEndReason::Manual,
+                Some("DEADLINE") => pb::MissionEndReason::Deadline,
+                Some("TEAM_ENDED") => pb::MissionEndReason::TeamEnded,
+                _ => pb::MissionEndReason::Unspecified,
+            } as i32,
+            ended_at: m.ended_at.map(timestamp),
+            maker_member_id: m.maker_id.to_string(),
+            created_at: Some(timestamp(m.created_at)),
+            updated_at: Some(timestamp(m.updated_at)),
+            can_manage: access.leader || m.maker_id == member,
+            my_progress: Some(self.progress(m, member, now).await?),
+            team_progress: Some(pb::TeamMissionProgress {
+                member_count: 0,
+                done_member_count: done_members as i32,
+                done_today_member_count: done_today as i32,
+            }),
+        })
+    }
+
+    async fn record(
+        &self,
+        team: Uuid,
+        mission: Uuid,
+        member: Uuid,
+        body: Body,
+        caption: &str,
+    ) -> Result<(pb::Proof, pb::MissionProgress), MissionError> {
+        let now = Utc::now();
+        let (access, m) = self.mission_for(team, mission, member).await?;
+        if !access.writable {
+            return Err(MissionError::ReadOnly);
+        }
+        if !m.open(now) {
+            return Err(MissionError::MissionEnded);
+        }
+        match (&body, m.way) {
+            (Body::Skip(_), _) | (Body::Text(_), Way::Text) | (Body::Link(_), Way::Link) => {}
+            (Body::Photo(_), Way::Photo) => {
+                // Photos are confirmed against storage; the upload flow (CreateUpload)
+                // is not served yet, so no uploaded object can exist.
+                return Err(MissionError::Unavailable("photo uploads"));
+            }
+            _ => {
+                return Err(MissionError::WayMismatch(
+                    "the proof does not match the mission's way",
+                ));
+            }
+        }
+        let p = self.store.submit(&m, member, body, caption, now).await?;
+        Ok((
+            proof_pb(&p, member, m.today(now)),
+            self.progress(&m, member, now).await?,
+        ))
+    }
+}
+
+fn ids(v: &mut Validator, team: &str, mission: &str) -> (Uuid, Uuid) {
+    (
+        v.id("team_id", team).unwrap_or_default(),
+        v.id("mission_id", mission).unwrap_or_default(),
+    )
+}
+
+#[tonic::async_trait]
+impl MissionService for Missions {
+    async fn create_mission(
+        &self,
+        req: Request<pb::CreateMissionRequest>,
+    ) -> Result<Response<pb::CreateMissionResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let now = Utc::now();
+        let mut v = Validator::new();
+        let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        let title = v.text("title", &r.title, 1, 30);
+        let content = v.text("content", &r.content, 0, 300);
+        let rule = v.text("rule", &r.rule, 0, 100);
+        let kind = Kind::from_number(r.kind);
+        v.check(kind.is_some(), "kind", "must be ONCE or REPEAT");
+        let way = Way::from_number(r.way);
+        v.check(way.is_some(), "way", "must be TEXT, PHOTO or LINK");
+        let deadline = r.deadline.as_ref().and_then(ts);
+        match kind {
+            Some(Kind::Once) => {
+                v.check(
+                    deadline.is_some_and(|d| d > now),
+                    "deadline",
+                    "a ONCE mission needs a future deadline",
+                );
+                v.check(
+                    deadline.is_none_or(|d| d < now + Duration::days(366)),
+                    "deadline",
+                    "must be within a year",
+                );
+                v.check(
+                    r.times_per_week == 0,
+                    "times_per_week",
+                    "only REPEAT missions have a weekly target",
+                );
+            }
+            Some(Kind::Repeat) => {
+                v.check(
+                    (1..=7).contains(&r.times_per_week),
+                    "times_per_week",
+                    "must be 1..7",
+                );
+                v.check(
+                    r.deadline.is_none(),
+                    "deadline",
+                    "REPEAT missions end with the team or by hand",
+                );
+            }
+            None => {}
+        }
+        v.finish().map_err(MissionError::from)?;
+        let (Some(kind), Some(way)) = (kind, way) else {
+            return Err(MissionError::Invalid(vec![]).into());
+        };
+        let access = self.access(team, who.member_id).await?;
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        if kind == Kind::Repeat && !access.leader {
+            return Err(MissionError::RepeatNeedsLeader.into());
+        }
+        let m = Mission {
+            id: Uuid::now_v7(),
+            team_id: team,
+            title,
+            content,
+            rule,
+            kind,
+            way,
+            deadline,
+            times_per_week: (kind == Kind::Repeat).then_some(r.times_per_week),
+            ended: false,
+            end_reason: None,
+            ended_at: None,
+            maker_id: who.member_id,
+            time_zone: access.time_zone.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.create(&m).await?;
+        Ok(Response::new(pb::CreateMissionResponse {
+            mission: Some(self.mission_pb(&m, &access, who.member_id, now).await?),
+        }))
+    }
+
+    async fn get_mission(
+        &self,
+        req: Request<pb::GetMissionRequest>,
+    ) -> Result<Response<pb::GetMissionResponse>, Status> {
+        let who = principal(&req)?;
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &req.get_ref().team_id, &req.get_ref().mission_id);
+        v.finish().map_err(MissionError::from)?;
+        let (access, m) = self.mission_for(team, id, who.member_id).await?;
+        Ok(Response::new(pb::GetMissionResponse {
+            mission: Some(
+                self.mission_pb(&m, &access, who.member_id, Utc::now())
+                    .await?,
+            ),
+        }))
+    }
+
+    async fn list_missions(
+        &self,
+        req: Request<pb::ListMissionsRequest>,
+    ) -> Result<Response<pb::ListMissionsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        let ended = match r.state {
+            0 => None,
+            1 => Some(false),
+            2 => Some(true),
+            _ => {
+                v.violation("state", "must be ACTIVE or ENDED");
+                None
+            }
+        };
+        v.check((0..=2).contains(&r.kind), "kind", "must be ONCE or REPEAT");
+        v.finish().map_err(MissionError::from)?;
+        let access = self.access(team, who.member_id).await?;
+        let now = Utc::now();
+        let all: Vec<Mission> = self
+            .store
+            .missions(team, ended)
+            .await?
+            .into_iter()
+            .filter(|m| r.kind == 0 || m.kind.number() == r.kind)
+            .collect();
+        let mut v = Validator::new();
+        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
+        let mut missions = Vec::with_capacity(chunk.len());
+        for m in &chunk {
+            missions.push(self.mission_pb(m, &access, who.member_id, now).await?);
+        }
+        Ok(Response::new(pb::ListMissionsResponse {
+            missions,
+            next_page_token: next,
+        }))
+    }
+
+    async fn update_mission(
+        &self,
+        req: Request<pb::UpdateMissionRequest>,
+    ) -> Result<Response<pb::UpdateMissionResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let now = Utc::now();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
+        v.check(
+            !paths.is_empty(),
+            "update_mask",
+            "list the fields to change",
+        );
+        v.finish().map_err(MissionError::from)?;
+        let (access, mut m) = self.mission_for(team, id, who.member_id).await?;
+        if !(access.leader || m.maker_id == who.member_id) {
+            return Err(MissionError::NotMakerOrLeader.into());
+        }
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        if m.ended {
+            return Err(MissionError::MissionEnded.into());
+        }
+        let input = r.mission.unwrap_or_default();
+        let mut v = Validator::new();
+        for p in &paths {
+            match (p.as_str(), m.kind) {
+                ("title", _) => m.title = v.text("mission.title", &input.title, 1, 30),
+                ("content", _) => m.content = v.text("mission.content", &input.content, 0, 300),
+                ("rule", _) => m.rule = v.text("mission.rule", &input.rule, 0, 100),
+                ("deadline", Kind::Once) => {
+                    let d = input.deadline.as_ref().and_then(ts);
+                    v.check(
+                        d.is_some_and(|d| d > now),
+                        "mission.deadline",
+                        "must be in the future",
+                    );
+                    m.deadline = d.or(m.deadline);
+                }
+                ("times_per_week", Kind::Repeat) => {
+                    v.check(
+                        (1..=7).contains(&input.times_per_week),
+                        "mission.times_per_week",
+                        "must be 1..7",
+                    );
+                    m.times_per_week = Some(input.times_per_week);
+                }
+                (other, _) => v.violation(
+                    "update_mask",
+                    format!("path {other:?} cannot be changed on this mission"),
+                ),
+            }
+        }
+        v.finish().map_err(MissionError::from)?;
+        self.store.update(&m).await?;
+        let m = self
+            .store
+            .mission(team, id)
+            .await?
+            .ok_or(MissionError::MissionNotFound)?;
+        Ok(Response::new(pb::UpdateMissionResponse {
+            mission: Some(self.mission_pb(&m, &access, who.member_id, now).await?),
+        }))
+    }
+
+    async fn end_mission(
+        &self,
+        req: Request<pb::EndMissionRequest>,
+    ) -> Result<Response<pb::EndMissionResponse>, Status> {
+        let who = principal(&req)?;
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &req.get_ref().team_id, &req.get_ref().mission_id);
+        v.finish().map_err(MissionError::from)?;
+        let now = Utc::now();
+        let (access, m) = self.mission_for(team, id, who.member_id).await?;
+        if !(access.leader || m.maker_id == who.member_id) {
+            return Err(MissionError::NotMakerOrLeader.into());
+        }
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        if !self.store.end(id, "MANUAL", now).await? {
+            return Err(MissionError::MissionEnded.into());
+        }
+        let m = self
+            .store
+            .mission(team, id)
+            .await?
+            .ok_or(MissionError::MissionNotFound)?;
+        Ok(Response::new(pb::EndMissionResponse {
+            mission: Some(self.mission_pb(&m, &access, who.member_id, now).await?),
+        }))
+    }
+
+    async fn submit_proof(
+        &self,
+        req: Request<pb::SubmitProofRequest>,
+    ) -> Result<Response<pb::SubmitProofResponse>, Status> {
+        use pb::submit_proof_request::Body as B;
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        let caption = v.text("caption", &r.caption, 0, 300);
+        let body = match r.body {
+            Some(B::Text(t)) => Some(Body::Text(v.text("text", &t, 1, 1000))),
+            Some(B::LinkUrl(l)) => {
+                v.check(domain::valid_link(&l), "link_url", "must be an http(s) URL");
+                Some(Body::Link(l.trim().to_owned()))
+            }
+            Some(B::PhotoKey(k)) => Some(Body::Photo(v.text("photo_key", &k, 1, 300))),
+            None => {
+                v.violation("body", "one of text, link_url or photo_key is required");
+                None
+            }
+        };
+        v.finish().map_err(MissionError::from)?;
+        let body = body.ok_or(MissionError::Invalid(vec![]))?;
+        let (proof, progress) = self.record(team, id, who.member_id, body, &caption).await?;
+        Ok(Response::new(pb::SubmitProofResponse {
+            proof: Some(proof),
+            my_progress: Some(progress),
+        }))
+    }
+
+    async fn skip_mission(
+        &self,
+        req: Request<pb::SkipMissionRequest>,
+    ) -> Result<Response<pb::SkipMissionResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        let reason = v.text("reason", &r.reason, 1, 300);
+        v.finish().map_err(MissionError::from)?;
+        let (proof, progress) = self
+            .record(team, id, who.member_id, Body::Skip(reason), "")
+            .await?;
+        Ok(Response::new(pb::SkipMissionResponse {
+            proof: Some(proof),
+            my_progress: Some(progress),
+        }))
+    }
+
+    async fn delete_proof(
+        &self,
+        req: Request<pb::DeleteProofRequest>,
+    ) -> Result<Response<pb::DeleteProofResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        let proof_id = v.id("proof_id", &r.proof_id).unwrap_or_default();
+        v.finish().map_err(MissionError::from)?;
+        let now = Utc::now();
+        let (access, m) = self.mission_for(team, id, who.member_id).await?;
+        let p = self
+            .store
+            .proof(id, proof_id)
+            .await?
+            .ok_or(MissionError::ProofNotFound)?;
+        if p.member_id != who.member_id {
+            return Err(MissionError::NotProofAuthor.into());
+        }
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        if p.day != m.today(now) {
+            return Err(MissionError::ProofNotToday.into());
+        }
+        self.store.delete_proof(p.id, now).await?;
+        Ok(Response::new(pb::DeleteProofResponse {
+            my_progress: Some(self.progress(&m, who.member_id, now).await?),
+        }))
+    }
+
+    async fn list_proofs(
+        &self,
+        req: Request<pb::ListProofsRequest>,
+    ) -> Result<Response<pb::ListProofsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        v.check(
+            (0..=3).contains(&r.author),
+            "author",
+            "must be ALL, MINE or OTHERS",
+        );
+        v.check(
+            (0..=2).contains(&r.status),
+            "status",
+            "must be DONE or SKIPPED",
+        );
+        v.finish().map_err(MissionError::from)?;
+        let now = Utc::now();
+        let (_, m) = self.mission_for(team, id, who.member_id).await?;
+        let filter = match r.author {
+            2 => Some((who.member_id, true)),
+            3 => Some((who.member_id, false)),
+            _ => None,
+        };
+        let author = if r.author_member_id.is_empty() {
+            None
+        } else {
+            Uuid::parse_str(&r.author_member_id).ok()
+        };
+        let all: Vec<Proof> = self
+            .store
+            .proofs(id, filter)
+            .await?
+            .into_iter()
+            .filter(|p| author.is_none_or(|a| p.member_id == a))
+            .filter(|p| r.status == 0 || (r.status == 2) == p.skipped)
+            .collect();
+        let mut v = Validator::new();
+        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
+        let today = m.today(now);
+        Ok(Response::new(pb::ListProofsResponse {
+            proofs: chunk
+                .iter()
+                .map(|p| proof_pb(p, who.member_id, today))
+                .collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn get_proof(
+        &self,
+        req: Request<pb::GetProofRequest>,
+    ) -> Result<Response<pb::GetProofResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        let proof_id = v.id("proof_id", &r.proof_id).unwrap_or_default();
+        v.finish().map_err(MissionError::from)?;
+        let (_, m) = self.mission_for(team, id, who.member_id).await?;
+        let p = self
+            .store
+            .proof(id, proof_id)
+            .await?
+            .ok_or(MissionError::ProofNotFound)?;
+        Ok(Response::new(pb::GetProofResponse {
+            proof: Some(proof_pb(&p, who.member_id, m.today(Utc::now()))),
+        }))
+    }
+}

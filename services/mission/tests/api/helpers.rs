@@ -1,0 +1,203 @@
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, Utc};
+use moing_common::{
+    error::{status_reason, status_violation_fields},
+    layer::AccessPolicy,
+    token::MemberState,
+};
+use moing_proto::{
+    google::r#type::Date,
+    moing::{
+        mission::v1::{
+            CreateMissionRequest, Mission, mission_service_client::MissionServiceClient,
+        },
+        moim::v1::{
+            CreateInviteRequest, CreateTeamRequest, JoinTeamRequest,
+            team_service_client::TeamServiceClient,
+        },
+    },
+};
+use moing_testkit::{Cluster, TestDb, Tokens};
+use tonic::{Code, Request, Status, transport::Channel};
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub missions: MissionServiceClient<Channel>,
+    pub teams: TeamServiceClient<Channel>,
+    pub tokens: Tokens,
+    pub db: TestDb,
+    _moim_db: TestDb,
+    _cluster: Cluster,
+}
+
+pub struct Member {
+    pub token: String,
+}
+
+pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
+    let mut req = Request::new(msg);
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", m.token).parse().expect("header"),
+    );
+    req
+}
+
+fn date(offset: i64) -> Option<Date> {
+    let d = (Utc::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
+    Some(Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+pub async fn spawn_app() -> TestApp {
+    moing_testkit::init_logs();
+    let db = TestDb::empty().await.expect("db");
+    let moim_db = TestDb::empty().await.expect("db");
+    let tokens = Tokens::new();
+    let mut cluster = Cluster::bind(&["moim", "mission"]).await.expect("bind");
+    let mut moim = moing_moim::config::Settings::default();
+    moim.base.database.url = moim_db.url.clone();
+    moim.base.auth.service_token = tokens.service_token.clone();
+    let layer = tokens.auth_layer(AccessPolicy::default());
+    cluster
+        .spawn("moim", |l, stop| {
+            moing_moim::startup::run_with(moim, l, stop, layer)
+        })
+        .expect("moim");
+    let mut settings = moing_mission::config::Settings::default();
+    settings.base.database.url = db.url.clone();
+    settings.base.auth.service_token = tokens.service_token.clone();
+    settings.base.services = BTreeMap::from([("moim".into(), cluster.endpoint("moim"))]);
+    let layer = tokens.auth_layer(AccessPolicy::default());
+    cluster
+        .spawn("mission", |l, stop| {
+            moing_mission::startup::run_with(settings, l, stop, layer)
+        })
+        .expect("mission");
+    let missions = MissionServiceClient::new(
+        Channel::from_shared(cluster.endpoint("mission"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect"),
+    );
+    let teams = TeamServiceClient::new(
+        Channel::from_shared(cluster.endpoint("moim"))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect"),
+    );
+    TestApp {
+        missions,
+        teams,
+        tokens,
+        db,
+        _moim_db: moim_db,
+        _cluster: cluster,
+    }
+}
+
+impl TestApp {
+    pub fn member(&self) -> Member {
+        Member {
+            token: self.tokens.access(Uuid::now_v7(), MemberState::Active),
+        }
+    }
+
+    /// A team led by `leader` with `others` joined; returns the team id.
+    pub async fn team(&self, leader: &Member, others: &[&Member]) -> String {
+        let team = self
+            .teams
+            .clone()
+            .create_team(as_member(
+                leader,
+                CreateTeamRequest {
+                    name: "미션팀".into(),
+                    category: 1,
+                    start_date: date(0),
+                    end_date: date(30),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("team")
+            .into_inner()
+            .team
+            .expect("team")
+            .team_id;
+        let code = self
+            .teams
+            .clone()
+            .create_invite(as_member(
+                leader,
+                CreateInviteRequest {
+                    team_id: team.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("invite")
+            .into_inner()
+            .invite
+            .expect("invite")
+            .code;
+        for m in others {
+            self.teams
+                .clone()
+                .join_team(as_member(m, JoinTeamRequest { code: code.clone() }))
+                .await
+                .expect("join");
+        }
+        team
+    }
+
+    pub fn once(team: &str, way: i32) -> CreateMissionRequest {
+        CreateMissionRequest {
+            team_id: team.into(),
+            title: "30페이지 읽기".into(),
+            kind: 1,
+            way,
+            deadline: Some(prost_types::Timestamp {
+                seconds: (Utc::now() + Duration::days(3)).timestamp(),
+                nanos: 0,
+            }),
+            ..Default::default()
+        }
+    }
+
+    pub async fn mission(
+        &self,
+        who: &Member,
+        req: CreateMissionRequest,
+    ) -> Result<Mission, Status> {
+        self.missions
+            .clone()
+            .create_mission(as_member(who, req))
+            .await
+            .map(|r| r.into_inner().mission.expect("mission"))
+    }
+}
+
+pub fn assert_error<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, reason: &str) {
+    let status = result.expect_err("call should fail");
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(
+        status_reason(&status).as_deref(),
+        Some(reason),
+        "{status:?}"
+    );
+}
+
+pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
+    let status = result.expect_err("call should fail");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let got = status_violation_fields(&status);
+    for f in fields {
+        assert!(got.iter().any(|g| g == f), "{f} not in {got:?}");
+    }
+}

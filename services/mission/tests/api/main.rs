@@ -1,0 +1,6 @@
+//! API tests of the mission service through the generated gRPC client, with the
+//! moim service in process for membership (real MariaDB for both).
+
+mod helpers;
+mod missions;
+mod proofs;

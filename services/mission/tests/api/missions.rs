@@ -1,0 +1,141 @@
+use moing_proto::moing::mission::v1::{
+    CreateMissionRequest, EndMissionRequest, GetMissionRequest, ListMissionsRequest,
+};
+use tonic::Code;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn missions_follow_the_team_rules() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let member = app.member();
+    let team = app.team(&leader, &[&member]).await;
+
+    let once = app
+        .mission(&member, TestApp::once(&team, 1))
+        .await
+        .expect("any member creates ONCE");
+    assert!(once.can_manage);
+    let repeat = || CreateMissionRequest {
+        team_id: team.clone(),
+        title: "주 3회 달리기".into(),
+        kind: 2,
+        way: 1,
+        times_per_week: 3,
+        ..Default::default()
+    };
+    assert_error(
+        app.mission(&member, repeat()).await,
+        Code::PermissionDenied,
+        "REPEAT_NEEDS_LEADER",
+    );
+    for _ in 0..3 {
+        app.mission(&leader, repeat())
+            .await
+            .expect("leader creates REPEAT");
+    }
+    assert_error(
+        app.mission(&leader, repeat()).await,
+        Code::FailedPrecondition,
+        "REPEAT_MISSION_LIMIT",
+    );
+
+    let mut bad = TestApp::once(&team, 9);
+    bad.title = "가".repeat(31);
+    bad.deadline = None;
+    bad.times_per_week = 2;
+    assert_invalid(
+        app.mission(&leader, bad).await,
+        &["title", "way", "deadline", "times_per_week"],
+    );
+
+    let outsider = app.member();
+    assert_error(
+        app.mission(&outsider, TestApp::once(&team, 1)).await,
+        Code::NotFound,
+        "TEAM_NOT_FOUND",
+    );
+    assert_error(
+        app.missions
+            .clone()
+            .get_mission(as_member(
+                &outsider,
+                GetMissionRequest {
+                    team_id: team.clone(),
+                    mission_id: once.id.clone(),
+                },
+            ))
+            .await,
+        Code::NotFound,
+        "TEAM_NOT_FOUND",
+    );
+
+    let listed = app
+        .missions
+        .clone()
+        .list_missions(as_member(
+            &member,
+            ListMissionsRequest {
+                team_id: team.clone(),
+                state: 1,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .missions;
+    assert_eq!(listed.len(), 4);
+    assert!(listed.iter().all(|m| m.my_progress.is_some()));
+
+    assert_error(
+        app.missions
+            .clone()
+            .end_mission(as_member(
+                &member,
+                EndMissionRequest {
+                    team_id: team.clone(),
+                    mission_id: listed
+                        .iter()
+                        .find(|m| m.kind == 2)
+                        .expect("repeat")
+                        .id
+                        .clone(),
+                },
+            ))
+            .await,
+        Code::PermissionDenied,
+        "NOT_MISSION_MAKER_OR_LEADER",
+    );
+    let ended = app
+        .missions
+        .clone()
+        .end_mission(as_member(
+            &member,
+            EndMissionRequest {
+                team_id: team.clone(),
+                mission_id: once.id.clone(),
+            },
+        ))
+        .await
+        .expect("maker ends")
+        .into_inner()
+        .mission
+        .expect("m");
+    assert_eq!(ended.state, 2);
+    assert_error(
+        app.missions
+            .clone()
+            .end_mission(as_member(
+                &leader,
+                EndMissionRequest {
+                    team_id: team.clone(),
+                    mission_id: once.id,
+                },
+            ))
+            .await,
+        Code::FailedPrecondition,
+        "MISSION_ENDED",
+    );
+}

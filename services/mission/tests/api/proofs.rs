@@ -1,0 +1,201 @@
+use moing_proto::moing::mission::v1::{
+    DeleteProofRequest, EndMissionRequest, ListProofsRequest, SkipMissionRequest,
+    SubmitProofRequest, submit_proof_request::Body,
+};
+use tonic::Code;
+
+use crate::helpers::*;
+
+fn text(team: &str, mission: &str, t: &str) -> SubmitProofRequest {
+    SubmitProofRequest {
+        team_id: team.into(),
+        mission_id: mission.into(),
+        body: Some(Body::Text(t.into())),
+        caption: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn proofs_skips_and_the_first_product_faults() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let member = app.member();
+    let team = app.team(&leader, &[&member]).await;
+    let m = app
+        .mission(&leader, TestApp::once(&team, 1))
+        .await
+        .expect("mission");
+
+    // Way mismatch and bad links.
+    let link = SubmitProofRequest {
+        team_id: team.clone(),
+        mission_id: m.id.clone(),
+        body: Some(Body::LinkUrl("https://x.y/z".into())),
+        caption: String::new(),
+    };
+    assert_error(
+        app.missions
+            .clone()
+            .submit_proof(as_member(&member, link))
+            .await,
+        Code::InvalidArgument,
+        "PROOF_WAY_MISMATCH",
+    );
+    let bad = SubmitProofRequest {
+        team_id: team.clone(),
+        mission_id: m.id.clone(),
+        body: Some(Body::LinkUrl("javascript:1".into())),
+        caption: String::new(),
+    };
+    assert_invalid(
+        app.missions
+            .clone()
+            .submit_proof(as_member(&member, bad))
+            .await,
+        &["link_url"],
+    );
+
+    // Two concurrent submits: one proof, one clear error.
+    let (mut c1, mut c2) = (app.missions.clone(), app.missions.clone());
+    let (a, b) = tokio::join!(
+        c1.submit_proof(as_member(&member, text(&team, &m.id, "다 읽음"))),
+        c2.submit_proof(as_member(&member, text(&team, &m.id, "다 읽음!")))
+    );
+    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(), 1);
+    let (ok, err) = if a.is_ok() { (a, b) } else { (b, a) };
+    assert_error(err, Code::AlreadyExists, "PROOF_ALREADY_SUBMITTED");
+    let done = ok.expect("proof").into_inner();
+    assert_eq!(done.my_progress.expect("progress").done_count, 1);
+
+    // Delete today's proof and redo it.
+    app.missions
+        .clone()
+        .delete_proof(as_member(
+            &member,
+            DeleteProofRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: done.proof.expect("p").id,
+            },
+        ))
+        .await
+        .expect("delete today's");
+    app.missions
+        .clone()
+        .submit_proof(as_member(&member, text(&team, &m.id, "다시")))
+        .await
+        .expect("redo");
+
+    // A skip is recorded, visible, and not done.
+    let skipped = app
+        .missions
+        .clone()
+        .skip_mission(as_member(
+            &leader,
+            SkipMissionRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                reason: "아파서".into(),
+            },
+        ))
+        .await
+        .expect("skip")
+        .into_inner();
+    let progress = skipped.my_progress.expect("progress");
+    assert_eq!(
+        (progress.done_count, progress.skipped_count),
+        (0, 1),
+        "skips never count as done"
+    );
+    let proofs = app
+        .missions
+        .clone()
+        .list_proofs(as_member(
+            &member,
+            ListProofsRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .proofs;
+    assert_eq!(proofs.len(), 2);
+
+    // Nobody proves on an ended mission; outsiders cannot prove at all.
+    app.missions
+        .clone()
+        .end_mission(as_member(
+            &leader,
+            EndMissionRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+            },
+        ))
+        .await
+        .expect("end");
+    assert_error(
+        app.missions
+            .clone()
+            .submit_proof(as_member(&leader, text(&team, &m.id, "늦음")))
+            .await,
+        Code::FailedPrecondition,
+        "MISSION_ENDED",
+    );
+    let outsider = app.member();
+    assert_error(
+        app.missions
+            .clone()
+            .submit_proof(as_member(&outsider, text(&team, &m.id, "몰래")))
+            .await,
+        Code::NotFound,
+        "TEAM_NOT_FOUND",
+    );
+}
+
+#[tokio::test]
+async fn repeat_missions_take_one_proof_a_day() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, &[]).await;
+    let req = moing_proto::moing::mission::v1::CreateMissionRequest {
+        team_id: team.clone(),
+        title: "매일".into(),
+        kind: 2,
+        way: 1,
+        times_per_week: 3,
+        ..Default::default()
+    };
+    let m = app.mission(&leader, req).await.expect("repeat");
+    let first = app
+        .missions
+        .clone()
+        .submit_proof(as_member(&leader, text(&team, &m.id, "1일차")))
+        .await
+        .expect("today")
+        .into_inner();
+    let progress = first.my_progress.expect("progress");
+    assert_eq!(
+        (
+            progress.done_count,
+            progress.required_count,
+            progress.can_submit
+        ),
+        (1, 3, false)
+    );
+    assert_error(
+        app.missions
+            .clone()
+            .submit_proof(as_member(&leader, text(&team, &m.id, "또")))
+            .await,
+        Code::AlreadyExists,
+        "PROOF_ALREADY_TODAY",
+    );
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM proof")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("count");
+    assert_eq!(n, 1);
+}
