@@ -26,6 +26,7 @@ async function main() {
   const transport = createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
   const auth = createClient(registry.getService("moing.auth.v1.AuthService"), transport);
   const teams = createClient(registry.getService("moing.moim.v1.TeamService"), transport);
+  const missions = createClient(registry.getService("moing.mission.v1.MissionService"), transport);
   const nickname = "cn" + Math.floor(Math.random() * 1e6);
 
   const signedIn = await auth.signIn({
@@ -71,6 +72,23 @@ async function main() {
   const mine = await teams.listMyTeams({}, active);
   if (mine.teams.length !== 1 || mine.teams[0].name !== "connect팀") throw new Error("team not listed");
   await expectCode(teams.getTeam({ teamId: "00000000-0000-7000-8000-000000000000" }, active), Code.NotFound, "unknown team");
+
+  // Missions (mission asks moim who is in the team): a ONCE text mission, proved once.
+  const teamId = created.team.teamId;
+  const mission = await missions.createMission(
+    { teamId, title: "한 권 읽기", kind: 1, way: 1, deadline: { seconds: BigInt(Math.floor(Date.now() / 1000) + 86400), nanos: 0 } },
+    active,
+  );
+  const proved = await missions.submitProof(
+    { teamId, missionId: mission.mission.id, body: { case: "text", value: "다 읽었다" } },
+    active,
+  );
+  if (proved.myProgress.doneCount !== 1) throw new Error("the proof counts as done");
+  await expectCode(
+    missions.submitProof({ teamId, missionId: mission.mission.id, body: { case: "text", value: "again" } }, active),
+    Code.AlreadyExists,
+    "second proof of a ONCE mission",
+  );
   console.log(`connect-node gRPC-web flow ok (member ${me.member.memberId})`);
 }
 
