@@ -484,7 +484,7 @@ impl MissionService for Missions {
             }
         }
         v.finish().map_err(MissionError::from)?;
-        self.store.update(&m).await?;
+        self.store.update(&m, who.member_id, paths.clone()).await?;
         let m = self
             .store
             .mission(team, id)
@@ -511,7 +511,11 @@ impl MissionService for Missions {
         if !access.writable {
             return Err(MissionError::ReadOnly.into());
         }
-        if !self.store.end(id, "MANUAL", now).await? {
+        if !self
+            .store
+            .end(&m, Some(who.member_id), "MANUAL", now)
+            .await?
+        {
             return Err(MissionError::MissionEnded.into());
         }
         let m = self
@@ -600,7 +604,7 @@ impl MissionService for Missions {
         if p.day != m.today(now) {
             return Err(MissionError::ProofNotToday.into());
         }
-        self.store.delete_proof(p.id, now).await?;
+        self.store.delete_proof(&p, now).await?;
         Ok(Response::new(pb::DeleteProofResponse {
             my_progress: Some(self.progress(&m, who.member_id, now).await?),
         }))

@@ -2,7 +2,14 @@
 //! `MissionError` here (duplicate keys become the matching proof errors).
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-use moing_common::outbox::Outbox;
+use moing_common::outbox::{Outbox, timestamp};
+use moing_proto::{
+    google::r#type::Date,
+    moing::events::v1::{
+        MissionCreated, MissionEnded, MissionSkipped, MissionUpdated, ProofDeleted, ProofSubmitted,
+        event::Payload,
+    },
+};
 use sqlx::{MySqlPool, Row, mysql::MySqlRow};
 use uuid::Uuid;
 
@@ -10,6 +17,15 @@ use crate::{
     domain::{Kind, Mission, Way, week_start},
     error::MissionError,
 };
+
+fn date_pb(d: NaiveDate) -> Date {
+    use chrono::Datelike;
+    Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    }
+}
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
@@ -139,7 +155,24 @@ impl Store {
         .bind(m.updated_at.naive_utc())
         .execute(&mut *tx)
         .await?;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                Some(m.team_id),
+                Some(m.maker_id),
+                Payload::MissionCreated(MissionCreated {
+                    mission_id: m.id.to_string(),
+                    mission_title: m.title.clone(),
+                    team_name: String::new(),
+                    kind: m.kind.number(),
+                    way: m.way.number(),
+                    deadline: m.deadline.map(timestamp),
+                    times_per_week: m.times_per_week.unwrap_or(0),
+                }),
+            )
+            .await?;
         tx.commit().await?;
+        self.outbox.wake();
         Ok(())
     }
 
@@ -176,7 +209,13 @@ impl Store {
         rows.iter().map(mission).collect()
     }
 
-    pub async fn update(&self, m: &Mission) -> Result<(), MissionError> {
+    pub async fn update(
+        &self,
+        m: &Mission,
+        actor: Uuid,
+        changed: Vec<String>,
+    ) -> Result<(), MissionError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE mission SET title = ?, content = ?, rule = ?, deadline = ?, times_per_week = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
             .bind(&m.title)
             .bind(&m.content)
@@ -185,26 +224,70 @@ impl Store {
             .bind(m.times_per_week)
             .bind(Utc::now().naive_utc())
             .bind(m.id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        self.outbox
+            .enqueue(
+                &mut tx,
+                Some(m.team_id),
+                Some(actor),
+                Payload::MissionUpdated(MissionUpdated {
+                    mission_id: m.id.to_string(),
+                    mission_title: m.title.clone(),
+                    changed_fields: changed,
+                    deadline: m.deadline.map(timestamp),
+                    times_per_week: m.times_per_week.unwrap_or(0),
+                }),
+            )
+            .await?;
+        tx.commit().await?;
+        self.outbox.wake();
         Ok(())
     }
 
     /// Ends a mission once; false when it had already ended.
     pub async fn end(
         &self,
-        id: Uuid,
+        m: &Mission,
+        actor: Option<Uuid>,
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, MissionError> {
+        let id = m.id;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE mission SET state = 'ENDED', end_reason = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
             .bind(reason)
             .bind(now.naive_utc())
             .bind(now.naive_utc())
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let ended = done.rows_affected() == 1;
+        if ended {
+            let reason_number = match reason {
+                "MANUAL" => 1,
+                "DEADLINE" => 2,
+                _ => 3,
+            };
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(m.team_id),
+                    actor,
+                    Payload::MissionEnded(MissionEnded {
+                        mission_id: id.to_string(),
+                        mission_title: m.title.clone(),
+                        kind: m.kind.number(),
+                        reason: reason_number,
+                    }),
+                )
+                .await?;
+        }
+        tx.commit().await?;
+        if ended {
+            self.outbox.wake();
+        }
+        Ok(ended)
     }
 
     /// Records a proof or skip. The unique keys decide races: a second proof the
@@ -299,7 +382,49 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let p = proof(&row)?;
+        let day_pb = date_pb(day);
+        let event = match &body {
+            Body::Skip(reason) => Payload::MissionSkipped(MissionSkipped {
+                proof_id: id.to_string(),
+                mission_id: m.id.to_string(),
+                mission_title: m.title.clone(),
+                team_name: String::new(),
+                kind: m.kind.number(),
+                day: Some(day_pb),
+                reason: reason.clone(),
+            }),
+            _ => {
+                let (from, required) = match m.kind {
+                    Kind::Once => (NaiveDate::default(), 1),
+                    Kind::Repeat => (week, m.times_per_week.unwrap_or(1)),
+                };
+                let done: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM proof WHERE mission_id = ? AND member_id = ? AND deleted_at IS NULL AND status = 'DONE' AND day >= ?",
+                )
+                .bind(m.id)
+                .bind(member)
+                .bind(from)
+                .fetch_one(&mut *tx)
+                .await?;
+                Payload::ProofSubmitted(ProofSubmitted {
+                    proof_id: id.to_string(),
+                    mission_id: m.id.to_string(),
+                    mission_title: m.title.clone(),
+                    team_name: String::new(),
+                    kind: m.kind.number(),
+                    way: m.way.number(),
+                    day: Some(day_pb),
+                    period_done_count: done as i32,
+                    period_required_count: required,
+                    period_complete: done >= i64::from(required),
+                })
+            }
+        };
+        self.outbox
+            .enqueue(&mut tx, Some(m.team_id), Some(member), event)
+            .await?;
         tx.commit().await?;
+        self.outbox.wake();
         Ok(p)
     }
 
@@ -312,12 +437,27 @@ impl Store {
         row.as_ref().map(proof).transpose()
     }
 
-    pub async fn delete_proof(&self, id: Uuid, now: DateTime<Utc>) -> Result<(), MissionError> {
-        sqlx::query("UPDATE proof SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
-            .bind(now.naive_utc())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+    pub async fn delete_proof(&self, p: &Proof, now: DateTime<Utc>) -> Result<(), MissionError> {
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("UPDATE proof SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+                .bind(now.naive_utc())
+                .bind(p.id)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 1 {
+            let event = Payload::ProofDeleted(ProofDeleted {
+                proof_id: p.id.to_string(),
+                mission_id: p.mission_id.to_string(),
+                status: if p.skipped { 2 } else { 1 },
+                day: Some(date_pb(p.day)),
+            });
+            self.outbox
+                .enqueue(&mut tx, Some(p.team_id), Some(p.member_id), event)
+                .await?;
+        }
+        tx.commit().await?;
+        self.outbox.wake();
         Ok(())
     }
 

@@ -61,7 +61,11 @@ async fn proofs_skips_and_the_first_product_faults() {
         c1.submit_proof(as_member(&member, text(&team, &m.id, "다 읽음"))),
         c2.submit_proof(as_member(&member, text(&team, &m.id, "다 읽음!")))
     );
-    assert_eq!([a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(), 1);
+    assert_eq!(
+        [a.is_ok(), b.is_ok()].iter().filter(|x| **x).count(),
+        1,
+        "{a:?} {b:?}"
+    );
     let (ok, err) = if a.is_ok() { (a, b) } else { (b, a) };
     assert_error(err, Code::AlreadyExists, "PROOF_ALREADY_SUBMITTED");
     let done = ok.expect("proof").into_inner();
