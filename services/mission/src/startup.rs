@@ -41,12 +41,36 @@ pub async fn run_with(
         TeamInternalServiceClient::new(base.internal_channel("moim")?),
         Duration::from_secs(5),
     ));
+    // Deadlines: every 30 s, SKIP LOCKED across replicas.
+    let (job_pool, job_outbox, job_stop) = (pool.clone(), outbox.clone(), shutdown.clone());
+    let deadlines = tokio::spawn(async move {
+        loop {
+            if let Err(e) =
+                crate::jobs::end_due(&job_pool, &job_outbox, chrono::Utc::now(), 100).await
+            {
+                tracing::warn!(error = %e, "deadline job failed");
+            }
+            tokio::select! {
+                _ = job_stop.cancelled() => break,
+                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            }
+        }
+    });
+    let team_events = Arc::new(crate::jobs::TeamEvents {
+        outbox: outbox.clone(),
+    });
     let missions = Missions {
         store: Store::new(pool.clone(), outbox),
         members,
     };
-    let server = ServerBuilder::new().add_service(MissionServiceServer::new(missions));
+    let server = ServerBuilder::new()
+        .add_service(moing_common::outbox::EventSinkService::server(
+            pool.clone(),
+            team_events,
+        ))
+        .add_service(MissionServiceServer::new(missions));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
+    let _ = deadlines.await;
     for relay in relays {
         let _ = relay.await;
     }

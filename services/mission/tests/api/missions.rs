@@ -139,3 +139,87 @@ async fn missions_follow_the_team_rules() {
         "MISSION_ENDED",
     );
 }
+
+#[tokio::test]
+async fn deadlines_end_once_missions_exactly_once_across_replicas() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, &[]).await;
+    let m = app
+        .mission(&leader, TestApp::once(&team, 1))
+        .await
+        .expect("mission");
+    sqlx::query("UPDATE mission SET deadline = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE")
+        .execute(&app.db.pool)
+        .await
+        .expect("expire");
+    let outbox = moing_common::outbox::Outbox::new("mission", vec![]);
+    let now = chrono::Utc::now();
+    let (a, b) = tokio::join!(
+        moing_mission::jobs::end_due(&app.db.pool, &outbox, now, 10),
+        moing_mission::jobs::end_due(&app.db.pool, &outbox, now, 10)
+    );
+    assert_eq!(a.expect("a") + b.expect("b"), 1, "one replica ends it");
+    let ended = app
+        .missions
+        .clone()
+        .get_mission(as_member(
+            &leader,
+            GetMissionRequest {
+                team_id: team.clone(),
+                mission_id: m.id,
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .mission
+        .expect("m");
+    assert_eq!((ended.state, ended.end_reason), (2, 2), "ENDED by DEADLINE");
+}
+
+#[tokio::test]
+async fn a_disbanded_team_ends_its_missions() {
+    use moing_common::outbox::EventHandler;
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, &[]).await;
+    let req = CreateMissionRequest {
+        team_id: team.clone(),
+        title: "매일".into(),
+        kind: 2,
+        way: 1,
+        times_per_week: 2,
+        ..Default::default()
+    };
+    let m = app.mission(&leader, req).await.expect("repeat");
+    let handler = moing_mission::jobs::TeamEvents {
+        outbox: moing_common::outbox::Outbox::new("mission", vec![]),
+    };
+    let event = moing_proto::moing::events::v1::Event {
+        id: uuid::Uuid::now_v7().to_string(),
+        producer: "moim".into(),
+        team_id: team.clone(),
+        payload: Some(
+            moing_proto::moing::events::v1::event::Payload::TeamDisbanded(Default::default()),
+        ),
+        ..Default::default()
+    };
+    let mut conn = app.db.pool.acquire().await.expect("conn");
+    handler.handle(&mut conn, &event).await.expect("handled");
+    drop(conn);
+    let ended = app
+        .missions
+        .clone()
+        .get_mission(as_member(
+            &leader,
+            GetMissionRequest {
+                team_id: team,
+                mission_id: m.id,
+            },
+        ))
+        .await;
+    // The team is disbanded in this event only (moim still has it): the mission is ENDED by TEAM_ENDED.
+    let ended = ended.expect("get").into_inner().mission.expect("m");
+    assert_eq!((ended.state, ended.end_reason), (2, 3));
+}
