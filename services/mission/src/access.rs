@@ -10,7 +10,8 @@ use std::{
 
 use moing_common::client::InternalChannel;
 use moing_proto::moing::moim::v1::{
-    CheckMembershipRequest, TeamStatus, team_internal_service_client::TeamInternalServiceClient,
+    CheckMembershipRequest, ListMemberTeamsRequest, MemberTeam, TeamStatus,
+    team_internal_service_client::TeamInternalServiceClient,
 };
 use uuid::Uuid;
 
@@ -78,5 +79,30 @@ impl Memberships {
             cache.insert((team, member), (Instant::now(), entry.clone()));
         }
         entry.ok_or(MissionError::TeamNotFound)
+    }
+
+    /// The member's teams (active and read-only), for "my missions".
+    pub async fn member_teams(&self, member: Uuid) -> Result<Vec<MemberTeam>, MissionError> {
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let resp = self
+                .client
+                .clone()
+                .list_member_teams(ListMemberTeamsRequest {
+                    member_id: member.to_string(),
+                    include_read_only: true,
+                    page_size: 100,
+                    page_token: token,
+                })
+                .await
+                .map_err(|_| MissionError::Unavailable("the team service"))?
+                .into_inner();
+            out.extend(resp.teams);
+            if resp.next_page_token.is_empty() {
+                return Ok(out);
+            }
+            token = resp.next_page_token;
+        }
     }
 }

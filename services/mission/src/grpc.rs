@@ -427,6 +427,54 @@ impl MissionService for Missions {
         }))
     }
 
+    async fn list_my_missions(
+        &self,
+        req: Request<pb::ListMyMissionsRequest>,
+    ) -> Result<Response<pb::ListMyMissionsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let ended = match r.state {
+            0 => None,
+            1 => Some(false),
+            2 => Some(true),
+            _ => {
+                v.violation("state", "must be ACTIVE or ENDED");
+                None
+            }
+        };
+        v.check((0..=2).contains(&r.kind), "kind", "must be ONCE or REPEAT");
+        v.finish().map_err(MissionError::from)?;
+        let now = Utc::now();
+        let mut all = Vec::new();
+        for team in self.members.member_teams(who.member_id).await? {
+            let Ok(team_id) = Uuid::parse_str(&team.team_id) else {
+                continue;
+            };
+            for m in self.store.missions(team_id, ended).await? {
+                if r.kind == 0 || m.kind.number() == r.kind {
+                    all.push((team.name.clone(), m));
+                }
+            }
+        }
+        all.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at));
+        let mut v = Validator::new();
+        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
+        let mut missions = Vec::with_capacity(chunk.len());
+        for (team_name, m) in &chunk {
+            let access = self.access(m.team_id, who.member_id).await?;
+            missions.push(pb::MyMission {
+                mission: Some(self.mission_pb(m, &access, who.member_id, now).await?),
+                team_name: team_name.clone(),
+            });
+        }
+        Ok(Response::new(pb::ListMyMissionsResponse {
+            missions,
+            next_page_token: next,
+        }))
+    }
+
     async fn update_mission(
         &self,
         req: Request<pb::UpdateMissionRequest>,

@@ -223,3 +223,39 @@ async fn a_disbanded_team_ends_its_missions() {
     let ended = ended.expect("get").into_inner().mission.expect("m");
     assert_eq!((ended.state, ended.end_reason), (2, 3));
 }
+
+#[tokio::test]
+async fn my_missions_span_my_teams() {
+    let app = spawn_app().await;
+    let me = app.member();
+    let a = app.team(&me, &[]).await;
+    let b = app.team(&me, &[]).await;
+    app.mission(&me, TestApp::once(&a, 1)).await.expect("a");
+    app.mission(&me, TestApp::once(&b, 3)).await.expect("b");
+    let mine = app
+        .missions
+        .clone()
+        .list_my_missions(as_member(
+            &me,
+            moing_proto::moing::mission::v1::ListMyMissionsRequest::default(),
+        ))
+        .await
+        .expect("mine")
+        .into_inner()
+        .missions;
+    assert_eq!(mine.len(), 2);
+    assert!(mine.iter().all(|m| m.team_name == "미션팀"));
+    let stranger = app.member();
+    let none = app
+        .missions
+        .clone()
+        .list_my_missions(as_member(
+            &stranger,
+            moing_proto::moing::mission::v1::ListMyMissionsRequest::default(),
+        ))
+        .await
+        .expect("empty")
+        .into_inner()
+        .missions;
+    assert!(none.is_empty());
+}
