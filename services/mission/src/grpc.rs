@@ -457,7 +457,7 @@ impl MissionService for Missions {
                 }
             }
         }
-        all.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at));
+        all.sort_by_key(|(_, m)| std::cmp::Reverse(m.created_at));
         let mut v = Validator::new();
         let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
