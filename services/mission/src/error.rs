@@ -35,6 +35,12 @@ pub enum MissionError {
     NotProofAuthor,
     #[error("proof not today")]
     ProofNotToday,
+    #[error("cannot react to own proof")]
+    OwnProof,
+    #[error("comment not found")]
+    CommentNotFound,
+    #[error("not comment author or leader")]
+    NotCommentAuthorOrLeader,
     #[error("dependency unavailable: {0}")]
     Unavailable(&'static str),
     #[error(transparent)]
@@ -123,6 +129,19 @@ impl From<MissionError> for Status {
                 Code::FailedPrecondition,
                 "PROOF_NOT_TODAY",
                 "only today's proof can be deleted",
+            ),
+            MissionError::OwnProof => ApiError::new(
+                Code::FailedPrecondition,
+                "CANNOT_REACT_OWN_PROOF",
+                "you cannot react to your own proof",
+            ),
+            MissionError::CommentNotFound => {
+                ApiError::new(Code::NotFound, "PROOF_COMMENT_NOT_FOUND", "no such comment")
+            }
+            MissionError::NotCommentAuthorOrLeader => ApiError::new(
+                Code::PermissionDenied,
+                "NOT_COMMENT_AUTHOR_OR_LEADER",
+                "only the author or the leader can delete a comment",
             ),
             MissionError::Unavailable(what) => ApiError::unavailable(what),
             MissionError::Internal(e) => ApiError::internal(format!("{e:#}")),

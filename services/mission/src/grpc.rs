@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     access::{Access, Memberships},
     domain::{self, Kind, Mission, Way},
+    encouragement::{Comment, Encouragement, Reactions},
     error::MissionError,
     store::{Body, Proof, Store},
 };
@@ -20,6 +21,7 @@ use crate::{
 pub struct Missions {
     pub store: Store,
     pub members: Arc<Memberships>,
+    pub encouragement: Encouragement,
 }
 
 fn date_pb(d: chrono::NaiveDate) -> moing_proto::google::r#type::Date {
@@ -57,7 +59,7 @@ fn page<T: Clone>(v: &mut Validator, items: &[T], size: i32, token: &str) -> (Ve
     )
 }
 
-fn proof_pb(p: &Proof, me: Uuid, today: chrono::NaiveDate) -> pb::Proof {
+fn proof_pb(p: &Proof, me: Uuid, today: chrono::NaiveDate, r: &Reactions) -> pb::Proof {
     use pb::proof::Body as B;
     let body = if p.skipped {
         p.skip_reason.clone().map(B::SkipReason)
@@ -96,11 +98,71 @@ fn proof_pb(p: &Proof, me: Uuid, today: chrono::NaiveDate) -> pb::Proof {
             ..Default::default()
         }),
         deletable: p.member_id == me && p.day == today,
-        ..Default::default()
+        heart_count: r.hearts,
+        hearted_by_me: r.hearted_by_me,
+        stickers: r
+            .stickers
+            .iter()
+            .map(|(kind, count, mine)| pb::StickerCount {
+                kind: *kind,
+                count: *count,
+                mine: *mine,
+            })
+            .collect(),
+        comment_count: r.comments,
+    }
+}
+
+fn comment_pb(
+    c: &Comment,
+    team: Uuid,
+    mission: Uuid,
+    me: Uuid,
+    leader: bool,
+    author_is_leader: bool,
+) -> pb::ProofComment {
+    pb::ProofComment {
+        id: c.id.to_string(),
+        team_id: team.to_string(),
+        mission_id: mission.to_string(),
+        proof_id: c.proof_id.to_string(),
+        author: Some(pb::MemberSummary {
+            member_id: c.member_id.to_string(),
+            ..Default::default()
+        }),
+        author_is_leader,
+        content: c.content.clone(),
+        created_at: Some(timestamp(c.created_at)),
+        deletable: c.member_id == me || leader,
+        moderation: Some(pb::Moderation {
+            visibility: pb::ContentVisibility::Visible as i32,
+            ..Default::default()
+        }),
     }
 }
 
 impl Missions {
+    /// The proof an encouragement targets, with the caller's team access.
+    async fn target(
+        &self,
+        team: &str,
+        mission: &str,
+        proof: &str,
+        me: Uuid,
+    ) -> Result<(Access, Mission, Proof), MissionError> {
+        let mut v = Validator::new();
+        let (team, mission) = ids(&mut v, team, mission);
+        let proof = v.id("proof_id", proof).unwrap_or_default();
+        v.finish()?;
+        let (access, m) = self.mission_for(team, mission, me).await?;
+        let p = self
+            .store
+            .proof(mission, proof)
+            .await?
+            .ok_or(MissionError::ProofNotFound)?;
+        Ok((access, m, p))
+    }
+
     async fn access(&self, team: Uuid, member: Uuid) -> Result<Access, MissionError> {
         self.members.check(team, member).await
     }
@@ -270,7 +332,7 @@ impl Missions {
         }
         let p = self.store.submit(&m, member, body, caption, now).await?;
         Ok((
-            proof_pb(&p, member, m.today(now)),
+            proof_pb(&p, member, m.today(now), &Reactions::default()),
             self.progress(&m, member, now).await?,
         ))
     }
@@ -472,6 +534,203 @@ impl MissionService for Missions {
         Ok(Response::new(pb::ListMyMissionsResponse {
             missions,
             next_page_token: next,
+        }))
+    }
+
+    async fn add_heart(
+        &self,
+        req: Request<pb::AddHeartRequest>,
+    ) -> Result<Response<pb::AddHeartResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let (access, m, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        if p.member_id == who.member_id {
+            return Err(MissionError::OwnProof.into());
+        }
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        self.encouragement.heart(&m, &p, who.member_id).await?;
+        let r = self.encouragement.reactions(p.id, who.member_id).await?;
+        Ok(Response::new(pb::AddHeartResponse {
+            heart_count: r.hearts,
+            hearted_by_me: r.hearted_by_me,
+        }))
+    }
+
+    async fn remove_heart(
+        &self,
+        req: Request<pb::RemoveHeartRequest>,
+    ) -> Result<Response<pb::RemoveHeartResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let (_, _, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        self.encouragement.unheart(&p, who.member_id).await?;
+        let r = self.encouragement.reactions(p.id, who.member_id).await?;
+        Ok(Response::new(pb::RemoveHeartResponse {
+            heart_count: r.hearts,
+            hearted_by_me: r.hearted_by_me,
+        }))
+    }
+
+    async fn add_sticker(
+        &self,
+        req: Request<pb::AddStickerRequest>,
+    ) -> Result<Response<pb::AddStickerResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        if !(1..=5).contains(&r.kind) {
+            return Err(MissionError::from(moing_common::ApiError::invalid(vec![
+                moing_common::error::FieldViolation {
+                    field: "kind".into(),
+                    description: "must be CLAP, FIRE, MUSCLE, PARTY or LOVE".into(),
+                },
+            ]))
+            .into());
+        }
+        let (access, m, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        if p.member_id == who.member_id {
+            return Err(MissionError::OwnProof.into());
+        }
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        self.encouragement
+            .sticker(&m, &p, who.member_id, r.kind)
+            .await?;
+        let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
+        Ok(Response::new(pb::AddStickerResponse {
+            stickers: reactions
+                .stickers
+                .iter()
+                .map(|(kind, count, mine)| pb::StickerCount {
+                    kind: *kind,
+                    count: *count,
+                    mine: *mine,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn remove_sticker(
+        &self,
+        req: Request<pb::RemoveStickerRequest>,
+    ) -> Result<Response<pb::RemoveStickerResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        if !(1..=5).contains(&r.kind) {
+            return Err(MissionError::from(moing_common::ApiError::invalid(vec![
+                moing_common::error::FieldViolation {
+                    field: "kind".into(),
+                    description: "must be CLAP, FIRE, MUSCLE, PARTY or LOVE".into(),
+                },
+            ]))
+            .into());
+        }
+        let (_, _, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        self.encouragement
+            .unsticker(&p, who.member_id, r.kind)
+            .await?;
+        let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
+        Ok(Response::new(pb::RemoveStickerResponse {
+            stickers: reactions
+                .stickers
+                .iter()
+                .map(|(kind, count, mine)| pb::StickerCount {
+                    kind: *kind,
+                    count: *count,
+                    mine: *mine,
+                })
+                .collect(),
+        }))
+    }
+
+    async fn create_proof_comment(
+        &self,
+        req: Request<pb::CreateProofCommentRequest>,
+    ) -> Result<Response<pb::CreateProofCommentResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let content = v.text("content", &r.content, 1, 300);
+        v.finish().map_err(MissionError::from)?;
+        let (access, m, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        let c = self
+            .encouragement
+            .comment(&m, &p, who.member_id, &content)
+            .await?;
+        Ok(Response::new(pb::CreateProofCommentResponse {
+            comment: Some(comment_pb(
+                &c,
+                m.team_id,
+                m.id,
+                who.member_id,
+                access.leader,
+                access.leader,
+            )),
+        }))
+    }
+
+    async fn list_proof_comments(
+        &self,
+        req: Request<pb::ListProofCommentsRequest>,
+    ) -> Result<Response<pb::ListProofCommentsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let (access, m, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        let all = self.encouragement.comments(p.id).await?;
+        let mut v = Validator::new();
+        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
+        Ok(Response::new(pb::ListProofCommentsResponse {
+            comments: chunk
+                .iter()
+                .map(|c| comment_pb(c, m.team_id, m.id, who.member_id, access.leader, false))
+                .collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn delete_proof_comment(
+        &self,
+        req: Request<pb::DeleteProofCommentRequest>,
+    ) -> Result<Response<pb::DeleteProofCommentResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let comment = v.id("comment_id", &r.comment_id).unwrap_or_default();
+        v.finish().map_err(MissionError::from)?;
+        let (access, _, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        let c = self
+            .encouragement
+            .comments(p.id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == comment)
+            .ok_or(MissionError::CommentNotFound)?;
+        if c.member_id != who.member_id && !access.leader {
+            return Err(MissionError::NotCommentAuthorOrLeader.into());
+        }
+        let comment_count = self.encouragement.delete_comment(p.id, c.id).await?;
+        Ok(Response::new(pb::DeleteProofCommentResponse {
+            comment_count,
         }))
     }
 
@@ -701,11 +960,13 @@ impl MissionService for Missions {
         let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         let today = m.today(now);
+        let mut proofs = Vec::with_capacity(chunk.len());
+        for p in &chunk {
+            let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
+            proofs.push(proof_pb(p, who.member_id, today, &reactions));
+        }
         Ok(Response::new(pb::ListProofsResponse {
-            proofs: chunk
-                .iter()
-                .map(|p| proof_pb(p, who.member_id, today))
-                .collect(),
+            proofs,
             next_page_token: next,
         }))
     }
@@ -726,8 +987,9 @@ impl MissionService for Missions {
             .proof(id, proof_id)
             .await?
             .ok_or(MissionError::ProofNotFound)?;
+        let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
         Ok(Response::new(pb::GetProofResponse {
-            proof: Some(proof_pb(&p, who.member_id, m.today(Utc::now()))),
+            proof: Some(proof_pb(&p, who.member_id, m.today(Utc::now()), &reactions)),
         }))
     }
 }

@@ -4,14 +4,15 @@
 //! (build and serve). The public API is `moing.mission.v1.MissionService` in
 //! `proto/moing/mission/v1/`. Served so far: missions (create, get, list with my
 //! progress, update, end) and proofs (submit text/link, skip, delete today's,
-//! list, get) with membership checked through moim; the rest of the API
-//! (uploads, encouragement, pokes, score, reports, progress queries) answers
+//! list, get), hearts, stickers and comments, with membership checked through
+//! moim; the rest of the API (uploads, pokes, score, reports, progress queries) answers
 //! UNIMPLEMENTED until it lands. `jobs` ends ONCE missions at their deadline
 //! and the missions of finished or disbanded teams (moim's events).
 
 pub mod access;
 pub mod config;
 pub mod domain;
+pub mod encouragement;
 pub mod error;
 pub mod grpc;
 pub mod jobs;

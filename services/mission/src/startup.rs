@@ -59,9 +59,14 @@ pub async fn run_with(
     let team_events = Arc::new(crate::jobs::TeamEvents {
         outbox: outbox.clone(),
     });
+    let encouragement = crate::encouragement::Encouragement {
+        pool: pool.clone(),
+        outbox: outbox.clone(),
+    };
     let missions = Missions {
         store: Store::new(pool.clone(), outbox),
         members,
+        encouragement,
     };
     let server = ServerBuilder::new()
         .add_service(moing_common::outbox::EventSinkService::server(

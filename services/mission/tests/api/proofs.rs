@@ -203,3 +203,226 @@ async fn repeat_missions_take_one_proof_a_day() {
         .expect("count");
     assert_eq!(n, 1);
 }
+
+#[tokio::test]
+async fn hearts_stickers_and_comments() {
+    use moing_proto::moing::mission::v1::{
+        AddHeartRequest, AddStickerRequest, CreateProofCommentRequest, DeleteProofCommentRequest,
+        GetProofRequest, ListProofCommentsRequest, RemoveHeartRequest,
+    };
+    let app = spawn_app().await;
+    let leader = app.member();
+    let author = app.member();
+    let fan = app.member();
+    let team = app.team(&leader, &[&author, &fan]).await;
+    let m = app
+        .mission(&leader, TestApp::once(&team, 1))
+        .await
+        .expect("mission");
+    let proof = app
+        .missions
+        .clone()
+        .submit_proof(as_member(&author, text(&team, &m.id, "완료")))
+        .await
+        .expect("proof")
+        .into_inner()
+        .proof
+        .expect("p");
+    let heart = |who: &Member| {
+        as_member(
+            who,
+            AddHeartRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+            },
+        )
+    };
+
+    assert_error(
+        app.missions.clone().add_heart(heart(&author)).await,
+        Code::FailedPrecondition,
+        "CANNOT_REACT_OWN_PROOF",
+    );
+    let h = app
+        .missions
+        .clone()
+        .add_heart(heart(&fan))
+        .await
+        .expect("heart")
+        .into_inner();
+    assert_eq!((h.heart_count, h.hearted_by_me), (1, true));
+    let again = app
+        .missions
+        .clone()
+        .add_heart(heart(&fan))
+        .await
+        .expect("idempotent")
+        .into_inner();
+    assert_eq!(again.heart_count, 1, "one heart per member per proof");
+    app.missions
+        .clone()
+        .add_sticker(as_member(
+            &fan,
+            AddStickerRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+                kind: 2,
+            },
+        ))
+        .await
+        .expect("fire");
+    app.missions
+        .clone()
+        .add_sticker(as_member(
+            &leader,
+            AddStickerRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+                kind: 2,
+            },
+        ))
+        .await
+        .expect("fire");
+    assert_invalid(
+        app.missions
+            .clone()
+            .add_sticker(as_member(
+                &fan,
+                AddStickerRequest {
+                    team_id: team.clone(),
+                    mission_id: m.id.clone(),
+                    proof_id: proof.id.clone(),
+                    kind: 9,
+                },
+            ))
+            .await,
+        &["kind"],
+    );
+
+    let comment = app
+        .missions
+        .clone()
+        .create_proof_comment(as_member(
+            &fan,
+            CreateProofCommentRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+                content: "최고!".into(),
+            },
+        ))
+        .await
+        .expect("comment")
+        .into_inner()
+        .comment
+        .expect("c");
+    assert_invalid(
+        app.missions
+            .clone()
+            .create_proof_comment(as_member(
+                &fan,
+                CreateProofCommentRequest {
+                    team_id: team.clone(),
+                    mission_id: m.id.clone(),
+                    proof_id: proof.id.clone(),
+                    content: "가".repeat(301),
+                },
+            ))
+            .await,
+        &["content"],
+    );
+    let seen = app
+        .missions
+        .clone()
+        .get_proof(as_member(
+            &author,
+            GetProofRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+            },
+        ))
+        .await
+        .expect("get")
+        .into_inner()
+        .proof
+        .expect("p");
+    assert_eq!((seen.heart_count, seen.comment_count), (1, 1));
+    assert_eq!(
+        seen.stickers
+            .iter()
+            .map(|s| (s.kind, s.count))
+            .collect::<Vec<_>>(),
+        vec![(2, 2)]
+    );
+
+    let delete = |who: &Member| {
+        as_member(
+            who,
+            DeleteProofCommentRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+                comment_id: comment.id.clone(),
+            },
+        )
+    };
+    assert_error(
+        app.missions
+            .clone()
+            .delete_proof_comment(delete(&author))
+            .await,
+        Code::PermissionDenied,
+        "NOT_COMMENT_AUTHOR_OR_LEADER",
+    );
+    let left = app
+        .missions
+        .clone()
+        .delete_proof_comment(delete(&leader))
+        .await
+        .expect("leader moderates")
+        .into_inner();
+    assert_eq!(left.comment_count, 0);
+    let comments = app
+        .missions
+        .clone()
+        .list_proof_comments(as_member(
+            &fan,
+            ListProofCommentsRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("list")
+        .into_inner()
+        .comments;
+    assert!(comments.is_empty());
+    app.missions
+        .clone()
+        .remove_heart(as_member(
+            &fan,
+            RemoveHeartRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                proof_id: proof.id.clone(),
+            },
+        ))
+        .await
+        .expect("unheart");
+    // HeartAdded, StickerAdded x2 and ProofCommentCreated reached the outbox for the author.
+    let reactions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+        .fetch_one(&app.db.pool)
+        .await
+        .expect("count");
+    assert_eq!(
+        reactions,
+        2 + 4,
+        "MissionCreated, ProofSubmitted + 4 reactions"
+    );
+}

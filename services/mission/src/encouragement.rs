@@ -1,0 +1,243 @@
+//! Hearts, stickers and comments on proofs (SQL + events). One heart and one
+//! sticker of each kind per member per proof are primary keys; never on one's
+//! own proof; every reaction notifies the proof's author through the outbox.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use moing_common::outbox::Outbox;
+use moing_proto::moing::events::v1::{
+    HeartAdded, ProofCommentCreated, StickerAdded, event::Payload,
+};
+use sqlx::{MySqlPool, Row};
+use uuid::Uuid;
+
+use crate::{domain::Mission, error::MissionError, store::Proof};
+
+pub const STICKERS: [&str; 5] = ["CLAP", "FIRE", "MUSCLE", "PARTY", "LOVE"];
+
+/// Reaction counts of one proof as seen by one member.
+#[derive(Debug, Clone, Default)]
+pub struct Reactions {
+    pub hearts: i32,
+    pub hearted_by_me: bool,
+    /// (kind number 1..5, count, mine)
+    pub stickers: Vec<(i32, i32, bool)>,
+    pub comments: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: Uuid,
+    pub proof_id: Uuid,
+    pub member_id: Uuid,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Encouragement {
+    pub pool: MySqlPool,
+    pub outbox: Outbox,
+}
+
+impl Encouragement {
+    pub async fn reactions(&self, proof: Uuid, me: Uuid) -> Result<Reactions, MissionError> {
+        let hearts: Vec<Uuid> =
+            sqlx::query_scalar("SELECT member_id FROM proof_heart WHERE proof_id = ?")
+                .bind(proof)
+                .fetch_all(&self.pool)
+                .await?;
+        let stickers = sqlx::query("SELECT kind, member_id FROM proof_sticker WHERE proof_id = ?")
+            .bind(proof)
+            .fetch_all(&self.pool)
+            .await?;
+        let comments: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM proof_comment WHERE proof_id = ? AND deleted_at IS NULL",
+        )
+        .bind(proof)
+        .fetch_one(&self.pool)
+        .await?;
+        let mut counts = Vec::new();
+        for (i, kind) in STICKERS.iter().enumerate() {
+            let mut n = 0;
+            let mut mine = false;
+            for row in &stickers {
+                let k: String = row.try_get("kind")?;
+                if k == *kind {
+                    n += 1;
+                    mine |= row.try_get::<Uuid, _>("member_id")? == me;
+                }
+            }
+            if n > 0 {
+                counts.push((i as i32 + 1, n, mine));
+            }
+        }
+        Ok(Reactions {
+            hearts: hearts.len() as i32,
+            hearted_by_me: hearts.contains(&me),
+            stickers: counts,
+            comments: comments as i32,
+        })
+    }
+
+    /// Adds a heart (idempotent); the author hears about the first one.
+    pub async fn heart(&self, m: &Mission, p: &Proof, me: Uuid) -> Result<(), MissionError> {
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query("INSERT IGNORE INTO proof_heart (proof_id, member_id, team_id, created_at) VALUES (?, ?, ?, ?)")
+            .bind(p.id)
+            .bind(me)
+            .bind(p.team_id)
+            .bind(Utc::now().naive_utc())
+            .execute(&mut *tx)
+            .await?;
+        if added.rows_affected() == 1 {
+            let event = Payload::HeartAdded(HeartAdded {
+                proof_id: p.id.to_string(),
+                mission_id: m.id.to_string(),
+                mission_title: m.title.clone(),
+                team_name: String::new(),
+                kind: m.kind.number(),
+                proof_author_member_id: p.member_id.to_string(),
+            });
+            self.outbox
+                .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+                .await?;
+        }
+        tx.commit().await?;
+        self.outbox.wake();
+        Ok(())
+    }
+
+    pub async fn unheart(&self, p: &Proof, me: Uuid) -> Result<(), MissionError> {
+        sqlx::query("DELETE FROM proof_heart WHERE proof_id = ? AND member_id = ?")
+            .bind(p.id)
+            .bind(me)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn sticker(
+        &self,
+        m: &Mission,
+        p: &Proof,
+        me: Uuid,
+        kind: i32,
+    ) -> Result<(), MissionError> {
+        let name = STICKERS[(kind - 1) as usize];
+        let mut tx = self.pool.begin().await?;
+        let added = sqlx::query("INSERT IGNORE INTO proof_sticker (proof_id, member_id, kind, team_id, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(p.id)
+            .bind(me)
+            .bind(name)
+            .bind(p.team_id)
+            .bind(Utc::now().naive_utc())
+            .execute(&mut *tx)
+            .await?;
+        if added.rows_affected() == 1 {
+            let event = Payload::StickerAdded(StickerAdded {
+                proof_id: p.id.to_string(),
+                mission_id: m.id.to_string(),
+                mission_title: m.title.clone(),
+                team_name: String::new(),
+                kind: m.kind.number(),
+                proof_author_member_id: p.member_id.to_string(),
+                sticker: kind,
+            });
+            self.outbox
+                .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+                .await?;
+        }
+        tx.commit().await?;
+        self.outbox.wake();
+        Ok(())
+    }
+
+    pub async fn unsticker(&self, p: &Proof, me: Uuid, kind: i32) -> Result<(), MissionError> {
+        sqlx::query("DELETE FROM proof_sticker WHERE proof_id = ? AND member_id = ? AND kind = ?")
+            .bind(p.id)
+            .bind(me)
+            .bind(STICKERS[(kind - 1) as usize])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn comment(
+        &self,
+        m: &Mission,
+        p: &Proof,
+        me: Uuid,
+        content: &str,
+    ) -> Result<Comment, MissionError> {
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO proof_comment (id, team_id, proof_id, member_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(p.team_id)
+            .bind(p.id)
+            .bind(me)
+            .bind(content)
+            .bind(now.naive_utc())
+            .execute(&mut *tx)
+            .await?;
+        let event = Payload::ProofCommentCreated(ProofCommentCreated {
+            comment_id: id.to_string(),
+            proof_id: p.id.to_string(),
+            mission_id: m.id.to_string(),
+            mission_title: m.title.clone(),
+            team_name: String::new(),
+            kind: m.kind.number(),
+            proof_author_member_id: p.member_id.to_string(),
+            content: content.to_owned(),
+        });
+        self.outbox
+            .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+            .await?;
+        tx.commit().await?;
+        self.outbox.wake();
+        Ok(Comment {
+            id,
+            proof_id: p.id,
+            member_id: me,
+            content: content.to_owned(),
+            created_at: now,
+        })
+    }
+
+    pub async fn comments(&self, proof: Uuid) -> Result<Vec<Comment>, MissionError> {
+        let rows = sqlx::query("SELECT id, proof_id, member_id, content, created_at FROM proof_comment WHERE proof_id = ? AND deleted_at IS NULL ORDER BY created_at, id")
+            .bind(proof)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let at: NaiveDateTime = r.try_get("created_at")?;
+                Ok(Comment {
+                    id: r.try_get("id")?,
+                    proof_id: r.try_get("proof_id")?,
+                    member_id: r.try_get("member_id")?,
+                    content: r.try_get("content")?,
+                    created_at: DateTime::from_naive_utc_and_offset(at, Utc),
+                })
+            })
+            .collect()
+    }
+
+    /// Soft-deletes a comment; returns the remaining count.
+    pub async fn delete_comment(&self, proof: Uuid, id: Uuid) -> Result<i32, MissionError> {
+        sqlx::query("UPDATE proof_comment SET deleted_at = ? WHERE proof_id = ? AND id = ? AND deleted_at IS NULL")
+            .bind(Utc::now().naive_utc())
+            .bind(proof)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM proof_comment WHERE proof_id = ? AND deleted_at IS NULL",
+        )
+        .bind(proof)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n as i32)
+    }
+}
