@@ -11,12 +11,15 @@ pub const DEFAULT_PORT: u16 = 50053;
 pub struct Settings {
     #[serde(flatten)]
     pub base: BaseSettings,
+    /// The private bucket for photos (devs3 locally).
+    pub s3: crate::storage::S3Settings,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             base: BaseSettings::development("mission", DEFAULT_PORT),
+            s3: Default::default(),
         }
     }
 }

@@ -35,6 +35,16 @@ pub enum MissionError {
     NotProofAuthor,
     #[error("proof not today")]
     ProofNotToday,
+    #[error("upload not found")]
+    UploadNotFound,
+    #[error("upload too large")]
+    UploadTooLarge,
+    #[error("upload type not allowed")]
+    UploadType,
+    #[error("upload scope mismatch")]
+    UploadScope,
+    #[error("not team leader")]
+    NotLeader,
     #[error("cannot react to own proof")]
     OwnProof,
     #[error("comment not found")]
@@ -129,6 +139,31 @@ impl From<MissionError> for Status {
                 Code::FailedPrecondition,
                 "PROOF_NOT_TODAY",
                 "only today's proof can be deleted",
+            ),
+            MissionError::UploadNotFound => ApiError::new(
+                Code::FailedPrecondition,
+                "UPLOAD_NOT_FOUND",
+                "no uploaded object at that key",
+            ),
+            MissionError::UploadTooLarge => ApiError::new(
+                Code::InvalidArgument,
+                "UPLOAD_TOO_LARGE",
+                "images are limited to 10 MB",
+            ),
+            MissionError::UploadType => ApiError::new(
+                Code::InvalidArgument,
+                "UPLOAD_TYPE_NOT_ALLOWED",
+                "only jpeg, png, webp and heic images are accepted",
+            ),
+            MissionError::UploadScope => ApiError::new(
+                Code::PermissionDenied,
+                "UPLOAD_SCOPE_MISMATCH",
+                "that key does not belong to you, this team and this mission",
+            ),
+            MissionError::NotLeader => ApiError::new(
+                Code::PermissionDenied,
+                "NOT_TEAM_LEADER",
+                "only the team leader can do this",
             ),
             MissionError::OwnProof => ApiError::new(
                 Code::FailedPrecondition,

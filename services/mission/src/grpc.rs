@@ -14,6 +14,7 @@ use crate::{
     domain::{self, Kind, Mission, Way},
     encouragement::{Comment, Encouragement, Reactions},
     error::MissionError,
+    storage::{MAX_BYTES, Storage, TYPES},
     store::{Body, Proof, Store},
 };
 
@@ -22,6 +23,7 @@ pub struct Missions {
     pub store: Store,
     pub members: Arc<Memberships>,
     pub encouragement: Encouragement,
+    pub storage: Storage,
 }
 
 fn date_pb(d: chrono::NaiveDate) -> moing_proto::google::r#type::Date {
@@ -319,10 +321,24 @@ impl Missions {
         }
         match (&body, m.way) {
             (Body::Skip(_), _) | (Body::Text(_), Way::Text) | (Body::Link(_), Way::Link) => {}
-            (Body::Photo(_), Way::Photo) => {
-                // Photos are confirmed against storage; the upload flow (CreateUpload)
-                // is not served yet, so no uploaded object can exist.
-                return Err(MissionError::Unavailable("photo uploads"));
+            (Body::Photo(key), Way::Photo) => {
+                // The key must be this member's upload for this mission, and the
+                // object must exist, be an accepted image and within the limit.
+                let prefix = format!("teams/{team}/missions/{mission}/{member}/");
+                if !key.starts_with(&prefix) || key.contains("..") {
+                    return Err(MissionError::UploadScope);
+                }
+                let object = self
+                    .storage
+                    .head(key)
+                    .await?
+                    .ok_or(MissionError::UploadNotFound)?;
+                if object.length > MAX_BYTES {
+                    return Err(MissionError::UploadTooLarge);
+                }
+                if !TYPES.iter().any(|(t, _)| *t == object.content_type) {
+                    return Err(MissionError::UploadType);
+                }
             }
             _ => {
                 return Err(MissionError::WayMismatch(
@@ -534,6 +550,161 @@ impl MissionService for Missions {
         Ok(Response::new(pb::ListMyMissionsResponse {
             missions,
             next_page_token: next,
+        }))
+    }
+
+    async fn create_upload(
+        &self,
+        req: Request<pb::CreateUploadRequest>,
+    ) -> Result<Response<pb::CreateUploadResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let now = Utc::now();
+        let mut v = Validator::new();
+        let ext = TYPES
+            .iter()
+            .find(|(t, _)| *t == r.content_type.trim())
+            .map(|(_, e)| *e);
+        if r.content_length <= 0 {
+            v.violation("content_length", "must be positive");
+        }
+        v.check(
+            (1..=3).contains(&r.purpose),
+            "purpose",
+            "must be PROOF_PHOTO, PROFILE_IMAGE or TEAM_IMAGE",
+        );
+        let team = if r.team_id.is_empty() {
+            None
+        } else {
+            v.id("team_id", &r.team_id)
+        };
+        let mission = if r.mission_id.is_empty() {
+            None
+        } else {
+            v.id("mission_id", &r.mission_id)
+        };
+        match r.purpose {
+            1 => {
+                v.check(team.is_some(), "team_id", "is required for a proof photo");
+                v.check(
+                    mission.is_some(),
+                    "mission_id",
+                    "is required for a proof photo",
+                );
+            }
+            2 => v.check(
+                team.is_none() && mission.is_none(),
+                "team_id",
+                "a profile image belongs to no team",
+            ),
+            3 => v.check(
+                mission.is_none(),
+                "mission_id",
+                "a team image belongs to no mission",
+            ),
+            _ => {}
+        }
+        v.finish().map_err(MissionError::from)?;
+        let Some(ext) = ext else {
+            return Err(MissionError::UploadType.into());
+        };
+        if r.content_length > MAX_BYTES {
+            return Err(MissionError::UploadTooLarge.into());
+        }
+        // Short random names: s3s-fs (devs3) keeps per-object metadata in files
+        // named after the key, so keys must stay well under ~150 characters.
+        let name = format!("{}.{ext}", &Uuid::new_v4().simple().to_string()[..16]);
+        let key = match (r.purpose, team, mission) {
+            (1, Some(team), Some(mission)) => {
+                let (access, m) = self.mission_for(team, mission, who.member_id).await?;
+                if !access.writable {
+                    return Err(MissionError::ReadOnly.into());
+                }
+                if !m.open(now) {
+                    return Err(MissionError::MissionEnded.into());
+                }
+                if m.way != Way::Photo {
+                    return Err(MissionError::WayMismatch(
+                        "this mission is not proved with photos",
+                    )
+                    .into());
+                }
+                format!("teams/{team}/missions/{mission}/{}/{name}", who.member_id)
+            }
+            (2, _, _) => format!("members/{}/profile/{name}", who.member_id),
+            (3, Some(team), _) => {
+                let access = self.access(team, who.member_id).await?;
+                if !access.leader {
+                    return Err(MissionError::NotLeader.into());
+                }
+                format!("teams/{team}/image/{name}")
+            }
+            // A team image before the team exists: the creator's own upload.
+            (3, None, _) => format!("members/{}/team-images/{name}", who.member_id),
+            _ => return Err(MissionError::Invalid(vec![]).into()),
+        };
+        let (url, headers) = self
+            .storage
+            .presign_put(&key, r.content_type.trim(), r.content_length)
+            .await?;
+        Ok(Response::new(pb::CreateUploadResponse {
+            upload_url: url,
+            http_method: "PUT".into(),
+            required_headers: headers.into_iter().collect(),
+            object_key: key,
+            expires_at: Some(timestamp(
+                now + chrono::Duration::seconds(self.storage.put_ttl().as_secs() as i64),
+            )),
+        }))
+    }
+
+    async fn get_download_urls(
+        &self,
+        req: Request<pb::GetDownloadUrlsRequest>,
+    ) -> Result<Response<pb::GetDownloadUrlsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        v.check(
+            !r.keys.is_empty() && r.keys.len() <= 100,
+            "keys",
+            "give 1 to 100 keys",
+        );
+        v.finish().map_err(MissionError::from)?;
+        let now = Utc::now();
+        let (mut urls, mut denied) = (Vec::new(), Vec::new());
+        for key in &r.keys {
+            let parts: Vec<&str> = key.split('/').collect();
+            let allowed = if key.contains("..") {
+                false
+            } else {
+                match parts.as_slice() {
+                    ["members", m, ..] if *m == who.member_id.to_string() => true,
+                    // Profile images of others are display data, shown inside shared teams.
+                    ["members", _, "profile", _] => true,
+                    ["teams", t, ..] => match Uuid::parse_str(t) {
+                        Ok(team) => self.access(team, who.member_id).await.is_ok(),
+                        Err(_) => false,
+                    },
+                    _ => false,
+                }
+            };
+            if allowed {
+                let url = self.storage.presign_get(key).await?;
+                urls.push(pb::DownloadUrl {
+                    key: key.clone(),
+                    url,
+                    expires_at: Some(timestamp(
+                        now + chrono::Duration::seconds(self.storage.get_ttl().as_secs() as i64),
+                    )),
+                });
+            } else {
+                denied.push(key.clone());
+            }
+        }
+        Ok(Response::new(pb::GetDownloadUrlsResponse {
+            urls,
+            denied_keys: denied,
         }))
     }
 
@@ -912,6 +1083,13 @@ impl MissionService for Missions {
             return Err(MissionError::ProofNotToday.into());
         }
         self.store.delete_proof(&p, now).await?;
+        // A deleted photo proof takes its object with it (after the commit; a
+        // failure leaves an orphan object, logged, never a broken proof).
+        if let Some(key) = &p.photo_key
+            && let Err(e) = self.storage.delete(key).await
+        {
+            tracing::warn!(error = %e, "photo of a deleted proof not removed");
+        }
         Ok(Response::new(pb::DeleteProofResponse {
             my_progress: Some(self.progress(&m, who.member_id, now).await?),
         }))

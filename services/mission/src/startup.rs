@@ -67,6 +67,7 @@ pub async fn run_with(
         store: Store::new(pool.clone(), outbox),
         members,
         encouragement,
+        storage: crate::storage::Storage::new(&settings.s3),
     };
     let server = ServerBuilder::new()
         .add_service(moing_common::outbox::EventSinkService::server(

@@ -18,7 +18,7 @@ use moing_proto::{
         },
     },
 };
-use moing_testkit::{Cluster, TestDb, Tokens};
+use moing_testkit::{Cluster, S3Server, TestDb, Tokens};
 use tonic::{Code, Request, Status, transport::Channel};
 use uuid::Uuid;
 
@@ -27,6 +27,7 @@ pub struct TestApp {
     pub teams: TeamServiceClient<Channel>,
     pub tokens: Tokens,
     pub db: TestDb,
+    pub s3: S3Server,
     _moim_db: TestDb,
     _cluster: Cluster,
 }
@@ -68,8 +69,14 @@ pub async fn spawn_app() -> TestApp {
             moing_moim::startup::run_with(moim, l, stop, layer)
         })
         .expect("moim");
+    let s3 = S3Server::start("moing-media").await.expect("s3");
     let mut settings = moing_mission::config::Settings::default();
     settings.base.database.url = db.url.clone();
+    settings.s3.endpoint = s3.endpoint();
+    settings.s3.access_key = s3.access_key.clone();
+    settings.s3.secret_key = s3.secret_key.clone();
+    settings.s3.region = s3.region.clone();
+    settings.s3.bucket = s3.bucket.clone();
     settings.base.auth.service_token = tokens.service_token.clone();
     settings.base.services = BTreeMap::from([("moim".into(), cluster.endpoint("moim"))]);
     let layer = tokens.auth_layer(AccessPolicy::default());
@@ -97,6 +104,7 @@ pub async fn spawn_app() -> TestApp {
         teams,
         tokens,
         db,
+        s3,
         _moim_db: moim_db,
         _cluster: cluster,
     }

@@ -4,3 +4,4 @@
 mod helpers;
 mod missions;
 mod proofs;
+mod uploads;
