@@ -10,8 +10,8 @@ use std::{
 
 use moing_common::client::InternalChannel;
 use moing_proto::moing::moim::v1::{
-    CheckMembershipRequest, ListMemberTeamsRequest, MemberTeam, TeamStatus,
-    team_internal_service_client::TeamInternalServiceClient,
+    CheckMembershipRequest, FilterBlockedByRequest, GetTeamSummaryRequest, ListMemberTeamsRequest,
+    MemberTeam, TeamStatus, team_internal_service_client::TeamInternalServiceClient,
 };
 use uuid::Uuid;
 
@@ -104,5 +104,51 @@ impl Memberships {
             }
             token = resp.next_page_token;
         }
+    }
+
+    /// Active member ids of a team (one GetTeamSummary call).
+    pub async fn team_members(&self, team: Uuid) -> Result<Vec<Uuid>, MissionError> {
+        let summary = self
+            .client
+            .clone()
+            .get_team_summary(GetTeamSummaryRequest {
+                team_id: team.to_string(),
+                include_past_members: false,
+                include_hidden: false,
+            })
+            .await
+            .map_err(|_| MissionError::Unavailable("the team service"))?
+            .into_inner()
+            .team
+            .unwrap_or_default();
+        Ok(summary
+            .memberships
+            .iter()
+            .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
+            .collect())
+    }
+
+    /// Among `candidates`: those who blocked `actor` or whom `actor` blocked.
+    pub async fn blocked_either_way(
+        &self,
+        actor: Uuid,
+        candidates: &[Uuid],
+    ) -> Result<Vec<Uuid>, MissionError> {
+        let resp = self
+            .client
+            .clone()
+            .filter_blocked_by(FilterBlockedByRequest {
+                actor_member_id: actor.to_string(),
+                candidate_member_ids: candidates.iter().map(Uuid::to_string).collect(),
+            })
+            .await
+            .map_err(|_| MissionError::Unavailable("the team service"))?
+            .into_inner();
+        Ok(resp
+            .blocker_member_ids
+            .iter()
+            .chain(resp.blocked_member_ids.iter())
+            .filter_map(|m| Uuid::parse_str(m).ok())
+            .collect())
     }
 }

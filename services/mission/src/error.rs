@@ -45,6 +45,14 @@ pub enum MissionError {
     UploadScope,
     #[error("not team leader")]
     NotLeader,
+    #[error("cannot poke self")]
+    PokeSelf,
+    #[error("poke target not found")]
+    PokeTargetNotFound,
+    #[error("poke target done")]
+    PokeTargetDone,
+    #[error("poke too soon")]
+    PokeTooSoon(i64),
     #[error("cannot react to own proof")]
     OwnProof,
     #[error("comment not found")]
@@ -165,6 +173,30 @@ impl From<MissionError> for Status {
                 "NOT_TEAM_LEADER",
                 "only the team leader can do this",
             ),
+            MissionError::PokeSelf => ApiError::new(
+                Code::InvalidArgument,
+                "CANNOT_POKE_SELF",
+                "you cannot poke yourself",
+            ),
+            MissionError::PokeTargetNotFound => ApiError::new(
+                Code::NotFound,
+                "POKE_TARGET_NOT_FOUND",
+                "that member cannot be poked here",
+            ),
+            MissionError::PokeTargetDone => ApiError::new(
+                Code::FailedPrecondition,
+                "POKE_TARGET_DONE",
+                "that member already proved this mission",
+            ),
+            MissionError::PokeTooSoon(secs) => ApiError::new(
+                Code::ResourceExhausted,
+                "POKE_TOO_SOON",
+                format!(
+                    "you can poke this member again in {} minutes",
+                    (secs + 59) / 60
+                ),
+            )
+            .with_metadata("retry_after_seconds", secs.to_string()),
             MissionError::OwnProof => ApiError::new(
                 Code::FailedPrecondition,
                 "CANNOT_REACT_OWN_PROOF",

@@ -346,7 +346,11 @@ impl Missions {
                 ));
             }
         }
-        let p = self.store.submit(&m, member, body, caption, now).await?;
+        let active = self.members.team_members(team).await?.len();
+        let p = self
+            .store
+            .submit(&m, member, body, caption, now, active)
+            .await?;
         Ok((
             proof_pb(&p, member, m.today(now), &Reactions::default()),
             self.progress(&m, member, now).await?,
@@ -705,6 +709,161 @@ impl MissionService for Missions {
         Ok(Response::new(pb::GetDownloadUrlsResponse {
             urls,
             denied_keys: denied,
+        }))
+    }
+
+    async fn list_poke_targets(
+        &self,
+        req: Request<pb::ListPokeTargetsRequest>,
+    ) -> Result<Response<pb::ListPokeTargetsResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        v.finish().map_err(MissionError::from)?;
+        let now = Utc::now();
+        let (_, m) = self.mission_for(team, id, who.member_id).await?;
+        if !m.open(now) {
+            return Err(MissionError::MissionEnded.into());
+        }
+        let members: Vec<Uuid> = self
+            .members
+            .team_members(team)
+            .await?
+            .into_iter()
+            .filter(|x| *x != who.member_id)
+            .collect();
+        let blocked = self
+            .members
+            .blocked_either_way(who.member_id, &members)
+            .await?;
+        let mut targets = Vec::new();
+        for member in members.into_iter().filter(|x| !blocked.contains(x)) {
+            let progress = self.progress(&m, member, now).await?;
+            if progress.period_complete || progress.slot_status == pb::ProofSlotStatus::Done as i32
+            {
+                continue;
+            }
+            let last =
+                crate::pokes::last_poke(&self.encouragement.pool, who.member_id, member).await?;
+            let next = last.map(|t| t + Duration::hours(1)).filter(|t| *t > now);
+            targets.push(pb::PokeTarget {
+                member: Some(pb::MemberSummary {
+                    member_id: member.to_string(),
+                    ..Default::default()
+                }),
+                done_count: progress.done_count,
+                required_count: progress.required_count,
+                can_poke_now: next.is_none(),
+                next_poke_at: next.map(timestamp),
+                last_poked_by_me_at: last.map(timestamp),
+            });
+        }
+        let mut v = Validator::new();
+        let (chunk, next) = page(&mut v, &targets, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
+        Ok(Response::new(pb::ListPokeTargetsResponse {
+            targets: chunk,
+            next_page_token: next,
+        }))
+    }
+
+    async fn poke_member(
+        &self,
+        req: Request<pb::PokeMemberRequest>,
+    ) -> Result<Response<pb::PokeMemberResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
+        let target = v
+            .id("target_member_id", &r.target_member_id)
+            .unwrap_or_default();
+        let message = v.text("message", &r.message, 0, 100);
+        v.finish().map_err(MissionError::from)?;
+        if target == who.member_id {
+            return Err(MissionError::PokeSelf.into());
+        }
+        let now = Utc::now();
+        let (access, m) = self.mission_for(team, id, who.member_id).await?;
+        if !access.writable {
+            return Err(MissionError::ReadOnly.into());
+        }
+        if !m.open(now) {
+            return Err(MissionError::MissionEnded.into());
+        }
+        if self.members.check(team, target).await.is_err()
+            || !self
+                .members
+                .blocked_either_way(who.member_id, &[target])
+                .await?
+                .is_empty()
+        {
+            return Err(MissionError::PokeTargetNotFound.into());
+        }
+        let progress = self.progress(&m, target, now).await?;
+        if progress.period_complete || progress.slot_status == pb::ProofSlotStatus::Done as i32 {
+            return Err(MissionError::PokeTargetDone.into());
+        }
+        let Some(poke) = crate::pokes::poke(
+            &self.encouragement.pool,
+            self.store.outbox(),
+            &m,
+            who.member_id,
+            target,
+            &message,
+            now,
+        )
+        .await?
+        else {
+            let last = crate::pokes::last_poke(&self.encouragement.pool, who.member_id, target)
+                .await?
+                .unwrap_or(now);
+            let wait = (last + Duration::hours(1) - now).num_seconds().max(1);
+            return Err(MissionError::PokeTooSoon(wait).into());
+        };
+        Ok(Response::new(pb::PokeMemberResponse {
+            poke: Some(pb::Poke {
+                id: poke.to_string(),
+                team_id: team.to_string(),
+                mission_id: id.to_string(),
+                sender_member_id: who.member_id.to_string(),
+                target_member_id: target.to_string(),
+                message,
+                created_at: Some(timestamp(now)),
+            }),
+            next_poke_at: Some(timestamp(now + Duration::hours(1))),
+        }))
+    }
+
+    async fn get_team_score(
+        &self,
+        req: Request<pb::GetTeamScoreRequest>,
+    ) -> Result<Response<pb::GetTeamScoreResponse>, Status> {
+        let who = principal(&req)?;
+        let mut v = Validator::new();
+        let team = v.id("team_id", &req.get_ref().team_id).unwrap_or_default();
+        v.finish().map_err(MissionError::from)?;
+        self.access(team, who.member_id).await?;
+        let (points, updated) = crate::pokes::team_score(&self.encouragement.pool, team).await?;
+        let (level, start, next) = crate::pokes::level(points);
+        Ok(Response::new(pb::GetTeamScoreResponse {
+            score: Some(pb::TeamScore {
+                team_id: team.to_string(),
+                points,
+                level,
+                level_start_points: start,
+                next_level_points: next,
+                points_to_next_level: next - points,
+                rule: Some(pb::ScoreRule {
+                    points_per_done_proof: crate::pokes::POINTS_PER_PROOF as i32,
+                    once_all_done_bonus: crate::pokes::ONCE_BONUS as i32,
+                    weekly_all_done_bonus: crate::pokes::WEEKLY_BONUS as i32,
+                    level_step_points: crate::pokes::LEVEL_STEP as i32,
+                    description: "+10 per first done proof of a day, +30 when every member completes a one-time mission, +50 when every member meets a weekly target; level L starts at 100·L(L−1)/2 points".into(),
+                }),
+                updated_at: updated.map(timestamp),
+            }),
         }))
     }
 

@@ -5,7 +5,7 @@
 //! `proto/moing/mission/v1/`. Served so far: missions (create, get, list with my
 //! progress, update, end) and proofs (submit text/link, skip, delete today's,
 //! list, get), hearts, stickers and comments, with membership checked through
-//! moim, and photo uploads (presigned S3); the rest of the API (pokes, score, reports, progress queries) answers
+//! moim, and photo uploads (presigned S3); pokes and the team score; the rest of the API ( score, reports, progress queries) answers
 //! UNIMPLEMENTED until it lands. `jobs` ends ONCE missions at their deadline
 //! and the missions of finished or disbanded teams (moim's events).
 
@@ -16,6 +16,7 @@ pub mod encouragement;
 pub mod error;
 pub mod grpc;
 pub mod jobs;
+pub mod pokes;
 pub mod startup;
 pub mod storage;
 pub mod store;

@@ -299,6 +299,7 @@ impl Store {
         body: Body,
         caption: &str,
         now: DateTime<Utc>,
+        active_members: usize,
     ) -> Result<Proof, MissionError> {
         let day = m.today(now);
         let week = week_start(day);
@@ -423,6 +424,31 @@ impl Store {
         self.outbox
             .enqueue(&mut tx, Some(m.team_id), Some(member), event)
             .await?;
+        if !matches!(body, Body::Skip(_)) {
+            crate::pokes::score_proof(&mut tx, m.team_id, m.id, member, day).await?;
+            // Bonus when every active member completed the mission (ONCE) or met
+            // this week's target (REPEAT).
+            let (period, required, bonus) = match m.kind {
+                Kind::Once => (NaiveDate::default(), 1, crate::pokes::ONCE_BONUS),
+                Kind::Repeat => (
+                    week,
+                    i64::from(m.times_per_week.unwrap_or(1)),
+                    crate::pokes::WEEKLY_BONUS,
+                ),
+            };
+            let complete: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM (SELECT member_id FROM proof WHERE mission_id = ? AND deleted_at IS NULL \
+                 AND status = 'DONE' AND day >= ? GROUP BY member_id HAVING COUNT(*) >= ?) done",
+            )
+            .bind(m.id)
+            .bind(period)
+            .bind(required)
+            .fetch_one(&mut *tx)
+            .await?;
+            if active_members > 0 && complete as usize >= active_members {
+                crate::pokes::score_bonus(&mut tx, m.team_id, m.id, period, bonus).await?;
+            }
+        }
         tx.commit().await?;
         self.outbox.wake();
         Ok(p)

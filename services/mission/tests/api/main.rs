@@ -3,5 +3,6 @@
 
 mod helpers;
 mod missions;
+mod pokes;
 mod proofs;
 mod uploads;
