@@ -53,6 +53,14 @@ pub enum MissionError {
     PokeTargetDone,
     #[error("poke too soon")]
     PokeTooSoon(i64),
+    #[error("cannot report own")]
+    CannotReportOwn,
+    #[error("already reported")]
+    AlreadyReported,
+    #[error("review not pending")]
+    ReviewNotPending,
+    #[error("not author or leader")]
+    NotAuthorOrLeader,
     #[error("cannot react to own proof")]
     OwnProof,
     #[error("comment not found")]
@@ -197,6 +205,26 @@ impl From<MissionError> for Status {
                 ),
             )
             .with_metadata("retry_after_seconds", secs.to_string()),
+            MissionError::CannotReportOwn => ApiError::new(
+                Code::FailedPrecondition,
+                "CANNOT_REPORT_OWN",
+                "you cannot report your own content",
+            ),
+            MissionError::AlreadyReported => ApiError::new(
+                Code::AlreadyExists,
+                "ALREADY_REPORTED",
+                "you already reported this",
+            ),
+            MissionError::ReviewNotPending => ApiError::new(
+                Code::FailedPrecondition,
+                "REVIEW_NOT_PENDING",
+                "this content is not waiting for review",
+            ),
+            MissionError::NotAuthorOrLeader => ApiError::new(
+                Code::PermissionDenied,
+                "NOT_AUTHOR_OR_LEADER",
+                "only the author or the leader can review this",
+            ),
             MissionError::OwnProof => ApiError::new(
                 Code::FailedPrecondition,
                 "CANNOT_REACT_OWN_PROOF",

@@ -14,6 +14,7 @@ use crate::{
     domain::{self, Kind, Mission, Way},
     encouragement::{Comment, Encouragement, Reactions},
     error::MissionError,
+    reports::{Kind as ReportKind, Reports, View},
     storage::{MAX_BYTES, Storage, TYPES},
     store::{Body, Proof, Store},
 };
@@ -24,6 +25,7 @@ pub struct Missions {
     pub members: Arc<Memberships>,
     pub encouragement: Encouragement,
     pub storage: Storage,
+    pub reports: Reports,
 }
 
 fn date_pb(d: chrono::NaiveDate) -> moing_proto::google::r#type::Date {
@@ -61,9 +63,17 @@ fn page<T: Clone>(v: &mut Validator, items: &[T], size: i32, token: &str) -> (Ve
     )
 }
 
-fn proof_pb(p: &Proof, me: Uuid, today: chrono::NaiveDate, r: &Reactions) -> pb::Proof {
+fn proof_pb(
+    p: &Proof,
+    me: Uuid,
+    today: chrono::NaiveDate,
+    r: &Reactions,
+    view: &View,
+) -> pb::Proof {
     use pb::proof::Body as B;
-    let body = if p.skipped {
+    let body = if view.withheld {
+        None
+    } else if p.skipped {
         p.skip_reason.clone().map(B::SkipReason)
     } else if let Some(t) = &p.text {
         Some(B::Text(t.clone()))
@@ -95,10 +105,7 @@ fn proof_pb(p: &Proof, me: Uuid, today: chrono::NaiveDate, r: &Reactions) -> pb:
         caption: p.caption.clone(),
         day: Some(date_pb(p.day)),
         created_at: Some(timestamp(p.created_at)),
-        moderation: Some(pb::Moderation {
-            visibility: pb::ContentVisibility::Visible as i32,
-            ..Default::default()
-        }),
+        moderation: Some(view.moderation),
         deletable: p.member_id == me && p.day == today,
         heart_count: r.hearts,
         hearted_by_me: r.hearted_by_me,
@@ -352,7 +359,19 @@ impl Missions {
             .submit(&m, member, body, caption, now, active)
             .await?;
         Ok((
-            proof_pb(&p, member, m.today(now), &Reactions::default()),
+            proof_pb(
+                &p,
+                member,
+                m.today(now),
+                &Reactions::default(),
+                &View {
+                    moderation: pb::Moderation {
+                        visibility: pb::ContentVisibility::Visible as i32,
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            ),
             self.progress(&m, member, now).await?,
         ))
     }
@@ -867,6 +886,168 @@ impl MissionService for Missions {
         }))
     }
 
+    async fn report_proof(
+        &self,
+        req: Request<pb::ReportProofRequest>,
+    ) -> Result<Response<pb::ReportProofResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let text = v.text("text", &r.text, 0, 300);
+        v.finish().map_err(MissionError::from)?;
+        let (access, m, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        self.reports
+            .report(
+                ReportKind::Proof,
+                p.id,
+                m.team_id,
+                m.id,
+                p.member_id,
+                who.member_id,
+                r.reason,
+                &text,
+            )
+            .await?;
+        let view = self
+            .reports
+            .view(
+                ReportKind::Proof,
+                p.id,
+                who.member_id,
+                p.member_id,
+                access.leader,
+            )
+            .await?;
+        Ok(Response::new(pb::ReportProofResponse {
+            moderation: Some(view.moderation),
+        }))
+    }
+
+    async fn report_proof_comment(
+        &self,
+        req: Request<pb::ReportProofCommentRequest>,
+    ) -> Result<Response<pb::ReportProofCommentResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let text = v.text("text", &r.text, 0, 300);
+        let comment = v.id("comment_id", &r.comment_id).unwrap_or_default();
+        v.finish().map_err(MissionError::from)?;
+        let (access, m, p) = self
+            .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
+            .await?;
+        let c = self
+            .encouragement
+            .comments(p.id)
+            .await?
+            .into_iter()
+            .find(|c| c.id == comment)
+            .ok_or(MissionError::CommentNotFound)?;
+        self.reports
+            .report(
+                ReportKind::Comment,
+                c.id,
+                m.team_id,
+                m.id,
+                c.member_id,
+                who.member_id,
+                r.reason,
+                &text,
+            )
+            .await?;
+        let view = self
+            .reports
+            .view(
+                ReportKind::Comment,
+                c.id,
+                who.member_id,
+                c.member_id,
+                access.leader,
+            )
+            .await?;
+        Ok(Response::new(pb::ReportProofCommentResponse {
+            moderation: Some(view.moderation),
+        }))
+    }
+
+    async fn review_reported_content(
+        &self,
+        req: Request<pb::ReviewReportedContentRequest>,
+    ) -> Result<Response<pb::ReviewReportedContentResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        let id = v.id("content_id", &r.content_id).unwrap_or_default();
+        v.check(
+            (1..=2).contains(&r.kind),
+            "kind",
+            "must be PROOF or PROOF_COMMENT",
+        );
+        v.check(
+            (1..=2).contains(&r.decision),
+            "decision",
+            "must be RESTORE or REMOVE",
+        );
+        v.finish().map_err(MissionError::from)?;
+        let access = self.access(team, who.member_id).await?;
+        let kind = if r.kind == 1 {
+            ReportKind::Proof
+        } else {
+            ReportKind::Comment
+        };
+        // Who wrote it: the proof's or the comment's author, within this team.
+        let author: Option<Uuid> = match kind {
+            ReportKind::Proof => {
+                sqlx::query_scalar("SELECT member_id FROM proof WHERE id = ? AND team_id = ?")
+                    .bind(id)
+                    .bind(team)
+                    .fetch_optional(&self.encouragement.pool)
+                    .await
+                    .map_err(MissionError::from)?
+            }
+            ReportKind::Comment => sqlx::query_scalar(
+                "SELECT member_id FROM proof_comment WHERE id = ? AND team_id = ?",
+            )
+            .bind(id)
+            .bind(team)
+            .fetch_optional(&self.encouragement.pool)
+            .await
+            .map_err(MissionError::from)?,
+        };
+        let author = author.ok_or(match kind {
+            ReportKind::Proof => MissionError::ProofNotFound,
+            ReportKind::Comment => MissionError::CommentNotFound,
+        })?;
+        if author != who.member_id && !access.leader {
+            return Err(MissionError::NotAuthorOrLeader.into());
+        }
+        self.reports
+            .review(kind, id, team, who.member_id, r.decision == 2)
+            .await?;
+        let view = self
+            .reports
+            .view(kind, id, who.member_id, author, access.leader)
+            .await?;
+        Ok(Response::new(pb::ReviewReportedContentResponse {
+            item: Some(pb::ReportedContent {
+                kind: r.kind,
+                content_id: id.to_string(),
+                report_count: view.moderation.report_count,
+                state: match view.state.as_deref() {
+                    Some("REMOVED") => pb::ReviewState::Removed,
+                    Some("RESTORED") => pb::ReviewState::Restored,
+                    _ => pb::ReviewState::Pending,
+                } as i32,
+                hidden_at: view.hidden_at.map(timestamp),
+                reviewed_at: view.reviewed_at.map(timestamp),
+                ..Default::default()
+            }),
+        }))
+    }
+
     async fn add_heart(
         &self,
         req: Request<pb::AddHeartRequest>,
@@ -1274,7 +1455,7 @@ impl MissionService for Missions {
         );
         v.finish().map_err(MissionError::from)?;
         let now = Utc::now();
-        let (_, m) = self.mission_for(team, id, who.member_id).await?;
+        let (access, m) = self.mission_for(team, id, who.member_id).await?;
         let filter = match r.author {
             2 => Some((who.member_id, true)),
             3 => Some((who.member_id, false)),
@@ -1300,7 +1481,17 @@ impl MissionService for Missions {
         let mut proofs = Vec::with_capacity(chunk.len());
         for p in &chunk {
             let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
-            proofs.push(proof_pb(p, who.member_id, today, &reactions));
+            let view = self
+                .reports
+                .view(
+                    ReportKind::Proof,
+                    p.id,
+                    who.member_id,
+                    p.member_id,
+                    access.leader,
+                )
+                .await?;
+            proofs.push(proof_pb(p, who.member_id, today, &reactions, &view));
         }
         Ok(Response::new(pb::ListProofsResponse {
             proofs,
@@ -1318,15 +1509,31 @@ impl MissionService for Missions {
         let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
         let proof_id = v.id("proof_id", &r.proof_id).unwrap_or_default();
         v.finish().map_err(MissionError::from)?;
-        let (_, m) = self.mission_for(team, id, who.member_id).await?;
+        let (access, m) = self.mission_for(team, id, who.member_id).await?;
         let p = self
             .store
             .proof(id, proof_id)
             .await?
             .ok_or(MissionError::ProofNotFound)?;
         let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
+        let view = self
+            .reports
+            .view(
+                ReportKind::Proof,
+                p.id,
+                who.member_id,
+                p.member_id,
+                access.leader,
+            )
+            .await?;
         Ok(Response::new(pb::GetProofResponse {
-            proof: Some(proof_pb(&p, who.member_id, m.today(Utc::now()), &reactions)),
+            proof: Some(proof_pb(
+                &p,
+                who.member_id,
+                m.today(Utc::now()),
+                &reactions,
+                &view,
+            )),
         }))
     }
 }

@@ -17,6 +17,7 @@ pub mod error;
 pub mod grpc;
 pub mod jobs;
 pub mod pokes;
+pub mod reports;
 pub mod startup;
 pub mod storage;
 pub mod store;

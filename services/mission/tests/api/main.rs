@@ -5,4 +5,5 @@ mod helpers;
 mod missions;
 mod pokes;
 mod proofs;
+mod reports;
 mod uploads;
