@@ -1474,6 +1474,28 @@ impl MissionService for Missions {
             .filter(|p| author.is_none_or(|a| p.member_id == a))
             .filter(|p| r.status == 0 || (r.status == 2) == p.skipped)
             .collect();
+        // Blocked members' proofs disappear for the blocker (and the reverse).
+        let authors: Vec<Uuid> = {
+            let mut a: Vec<Uuid> = all
+                .iter()
+                .map(|p| p.member_id)
+                .filter(|m| *m != who.member_id)
+                .collect();
+            a.sort();
+            a.dedup();
+            a
+        };
+        let blocked = if authors.is_empty() {
+            Vec::new()
+        } else {
+            self.members
+                .blocked_either_way(who.member_id, &authors)
+                .await?
+        };
+        let all: Vec<Proof> = all
+            .into_iter()
+            .filter(|p| !blocked.contains(&p.member_id))
+            .collect();
         let mut v = Validator::new();
         let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;

@@ -426,3 +426,65 @@ async fn hearts_stickers_and_comments() {
         "MissionCreated, ProofSubmitted + 4 reactions"
     );
 }
+
+#[tokio::test]
+async fn blocked_members_proofs_disappear_for_the_blocker() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let annoying = app.member();
+    let team = app.team(&leader, &[&annoying]).await;
+    let m = app
+        .mission(&leader, TestApp::once(&team, 1))
+        .await
+        .expect("mission");
+    app.missions
+        .clone()
+        .submit_proof(as_member(&annoying, text(&team, &m.id, "보세요")))
+        .await
+        .expect("proof");
+    let list = |who: &Member| {
+        let req = as_member(
+            who,
+            ListProofsRequest {
+                team_id: team.clone(),
+                mission_id: m.id.clone(),
+                ..Default::default()
+            },
+        );
+        let mut c = app.missions.clone();
+        async move {
+            c.list_proofs(req)
+                .await
+                .expect("list")
+                .into_inner()
+                .proofs
+                .len()
+        }
+    };
+    assert_eq!(list(&leader).await, 1);
+    let target = {
+        let payload = annoying.token.split('.').nth(1).expect("jwt");
+        use base64::Engine;
+        let claims: serde_json::Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(payload)
+                .expect("b64"),
+        )
+        .expect("json");
+        claims["sub"].as_str().expect("sub").to_owned()
+    };
+    app.teams
+        .clone()
+        .block_member(as_member(
+            &leader,
+            moing_proto::moing::moim::v1::BlockMemberRequest { member_id: target },
+        ))
+        .await
+        .expect("block");
+    assert_eq!(list(&leader).await, 0);
+    assert_eq!(
+        list(&annoying).await,
+        1,
+        "the author still sees their own proof"
+    );
+}
