@@ -191,6 +191,16 @@ impl Missions {
         Ok((access, m))
     }
 
+    /// A member's progress in the mission's current period (internal API).
+    pub async fn progress_of(
+        &self,
+        m: &Mission,
+        member: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<pb::MissionProgress, MissionError> {
+        self.progress(m, member, now).await
+    }
+
     /// The caller's progress in the mission's current period.
     async fn progress(
         &self,

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod encouragement;
 pub mod error;
 pub mod grpc;
+pub mod internal;
 pub mod jobs;
 pub mod pokes;
 pub mod reports;

@@ -64,7 +64,7 @@ pub async fn run_with(
         pool: pool.clone(),
         outbox: outbox.clone(),
     };
-    let missions = Missions {
+    let missions = Arc::new(Missions {
         store: Store::new(pool.clone(), outbox),
         members,
         encouragement,
@@ -73,13 +73,14 @@ pub async fn run_with(
             pool: pool.clone(),
             outbox: outbox_for_reports,
         },
-    };
+    });
     let server = ServerBuilder::new()
         .add_service(moing_common::outbox::EventSinkService::server(
             pool.clone(),
             team_events,
         ))
-        .add_service(MissionServiceServer::new(missions));
+        .add_service(moing_proto::moing::mission::v1::mission_internal_service_server::MissionInternalServiceServer::from_arc(missions.clone()))
+        .add_service(MissionServiceServer::from_arc(missions));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
     let _ = deadlines.await;
     for relay in relays {

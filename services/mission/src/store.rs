@@ -552,4 +552,18 @@ impl Store {
         .await?;
         Ok((row.try_get("members")?, row.try_get("today")?))
     }
+
+    /// Active ONCE missions whose deadline falls in [from, to], earliest first.
+    pub async fn due_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Mission>, MissionError> {
+        let rows = sqlx::query("SELECT * FROM mission WHERE state = 'ACTIVE' AND deadline BETWEEN ? AND ? ORDER BY deadline, id")
+            .bind(from.naive_utc())
+            .bind(to.naive_utc())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(mission).collect()
+    }
 }

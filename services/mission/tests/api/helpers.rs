@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub missions: MissionServiceClient<Channel>,
+    pub internal: moing_proto::moing::mission::v1::mission_internal_service_client::MissionInternalServiceClient<Channel>,
     pub teams: TeamServiceClient<Channel>,
     pub tokens: Tokens,
     pub db: TestDb,
@@ -85,13 +86,13 @@ pub async fn spawn_app() -> TestApp {
             moing_mission::startup::run_with(settings, l, stop, layer)
         })
         .expect("mission");
-    let missions = MissionServiceClient::new(
-        Channel::from_shared(cluster.endpoint("mission"))
-            .expect("uri")
-            .connect()
-            .await
-            .expect("connect"),
-    );
+    let mission_channel = Channel::from_shared(cluster.endpoint("mission"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let missions = MissionServiceClient::new(mission_channel.clone());
+    let internal = moing_proto::moing::mission::v1::mission_internal_service_client::MissionInternalServiceClient::new(mission_channel);
     let teams = TeamServiceClient::new(
         Channel::from_shared(cluster.endpoint("moim"))
             .expect("uri")
@@ -101,6 +102,7 @@ pub async fn spawn_app() -> TestApp {
     );
     TestApp {
         missions,
+        internal,
         teams,
         tokens,
         db,
@@ -111,6 +113,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    pub fn internal_request<T>(&self, msg: T) -> Request<T> {
+        let mut req = Request::new(msg);
+        req.metadata_mut().insert(
+            "x-moing-service-token",
+            self.tokens.service_token.parse().expect("header"),
+        );
+        req
+    }
+
     pub fn member(&self) -> Member {
         Member {
             token: self.tokens.access(Uuid::now_v7(), MemberState::Active),

@@ -1,0 +1,305 @@
+//! `moing.mission.v1.MissionInternalService` (service credential only): what
+//! notification's reminders and other services need — missions due or unproven,
+//! team scores, and storage helpers for images owned by other services.
+//! GetTeamProgress (the goal board's feed) lands with the board issue.
+
+use chrono::{DateTime, Utc};
+use moing_common::{Validator, outbox::timestamp};
+use moing_proto::moing::mission::v1::{
+    self as pb, mission_internal_service_server::MissionInternalService,
+};
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::{
+    domain::Kind,
+    error::MissionError,
+    grpc::Missions,
+    storage::{MAX_BYTES, TYPES},
+};
+
+fn ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
+}
+
+fn keys(v: &mut Validator, keys: &[String]) {
+    v.check(
+        !keys.is_empty() && keys.len() <= 100,
+        "keys",
+        "give 1 to 100 keys",
+    );
+    for (i, k) in keys.iter().enumerate() {
+        v.check(
+            !k.is_empty() && k.len() <= 300 && !k.contains(".."),
+            &format!("keys[{i}]"),
+            "is not an object key",
+        );
+    }
+}
+
+#[tonic::async_trait]
+impl MissionInternalService for Missions {
+    async fn batch_get_team_scores(
+        &self,
+        req: Request<pb::BatchGetTeamScoresRequest>,
+    ) -> Result<Response<pb::BatchGetTeamScoresResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        v.check(
+            r.team_ids.len() <= 100,
+            "team_ids",
+            "at most 100 teams per call",
+        );
+        let teams: Vec<Uuid> = r
+            .team_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| v.id(&format!("team_ids[{i}]"), t))
+            .collect();
+        v.finish().map_err(MissionError::from)?;
+        let mut scores = Vec::with_capacity(teams.len());
+        for team in teams {
+            let (points, updated) =
+                crate::pokes::team_score(&self.encouragement.pool, team).await?;
+            let (level, start, next) = crate::pokes::level(points);
+            scores.push(pb::TeamScore {
+                team_id: team.to_string(),
+                points,
+                level,
+                level_start_points: start,
+                next_level_points: next,
+                points_to_next_level: next - points,
+                rule: None,
+                updated_at: updated.map(timestamp),
+            });
+        }
+        Ok(Response::new(pb::BatchGetTeamScoresResponse { scores }))
+    }
+
+    async fn presign_download_urls(
+        &self,
+        req: Request<pb::PresignDownloadUrlsRequest>,
+    ) -> Result<Response<pb::PresignDownloadUrlsResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        keys(&mut v, &r.keys);
+        v.finish().map_err(MissionError::from)?;
+        let expires =
+            Utc::now() + chrono::Duration::seconds(self.storage.get_ttl().as_secs() as i64);
+        let mut urls = Vec::with_capacity(r.keys.len());
+        for key in r.keys {
+            let url = self.storage.presign_get(&key).await?;
+            urls.push(pb::DownloadUrl {
+                key,
+                url,
+                expires_at: Some(timestamp(expires)),
+            });
+        }
+        Ok(Response::new(pb::PresignDownloadUrlsResponse { urls }))
+    }
+
+    async fn verify_upload(
+        &self,
+        req: Request<pb::VerifyUploadRequest>,
+    ) -> Result<Response<pb::VerifyUploadResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let member = if r.member_id.is_empty() {
+            None
+        } else {
+            v.id("member_id", &r.member_id)
+        };
+        let team = if r.team_id.is_empty() {
+            None
+        } else {
+            v.id("team_id", &r.team_id)
+        };
+        v.check(
+            (2..=3).contains(&r.purpose),
+            "purpose",
+            "must be PROFILE_IMAGE or TEAM_IMAGE",
+        );
+        v.finish().map_err(MissionError::from)?;
+        let scoped = match (r.purpose, member, team) {
+            (2, Some(m), _) => r.key.starts_with(&format!("members/{m}/profile/")),
+            (3, _, Some(t)) => r.key.starts_with(&format!("teams/{t}/image/")),
+            (3, Some(m), None) => r.key.starts_with(&format!("members/{m}/team-images/")),
+            _ => false,
+        };
+        if !scoped || r.key.contains("..") {
+            return Err(MissionError::UploadScope.into());
+        }
+        let object = self
+            .storage
+            .head(&r.key)
+            .await?
+            .ok_or(MissionError::UploadNotFound)?;
+        if object.length > MAX_BYTES {
+            return Err(MissionError::UploadTooLarge.into());
+        }
+        if !TYPES.iter().any(|(t, _)| *t == object.content_type) {
+            return Err(MissionError::UploadType.into());
+        }
+        Ok(Response::new(pb::VerifyUploadResponse {
+            content_type: object.content_type,
+            content_length: object.length,
+        }))
+    }
+
+    async fn delete_uploads(
+        &self,
+        req: Request<pb::DeleteUploadsRequest>,
+    ) -> Result<Response<pb::DeleteUploadsResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        keys(&mut v, &r.keys);
+        v.finish().map_err(MissionError::from)?;
+        let mut deleted = 0;
+        for key in &r.keys {
+            if self.storage.delete(key).await.is_ok() {
+                deleted += 1;
+            }
+        }
+        Ok(Response::new(pb::DeleteUploadsResponse {
+            deleted_count: deleted,
+        }))
+    }
+
+    async fn list_missions_due_between(
+        &self,
+        req: Request<pb::ListMissionsDueBetweenRequest>,
+    ) -> Result<Response<pb::ListMissionsDueBetweenResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let from = r.deadline_from.as_ref().and_then(ts);
+        let to = r.deadline_to.as_ref().and_then(ts);
+        v.check(from.is_some(), "deadline_from", "is required");
+        v.check(to.is_some(), "deadline_to", "is required");
+        v.check(
+            from.zip(to).is_none_or(|(f, t)| f <= t),
+            "deadline_to",
+            "must not be before deadline_from",
+        );
+        let size = v.page_size("page_size", r.page_size, 20, 100) as usize;
+        let offset = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token.parse::<usize>().unwrap_or_else(|_| {
+                v.violation("page_token", "is not a token from a previous response");
+                0
+            })
+        };
+        v.finish().map_err(MissionError::from)?;
+        let (Some(from), Some(to)) = (from, to) else {
+            return Err(MissionError::Invalid(vec![]).into());
+        };
+        let due = self.store.due_between(from, to).await?;
+        let page: Vec<_> = due.iter().skip(offset).take(size).cloned().collect();
+        let now = Utc::now();
+        let mut missions = Vec::with_capacity(page.len());
+        for m in &page {
+            let mut unproven = Vec::new();
+            for member in self.members.team_members(m.team_id).await? {
+                let p = self.progress_of(m, member, now).await?;
+                if !p.period_complete {
+                    unproven.push(member.to_string());
+                }
+            }
+            missions.push(pb::DueMission {
+                team_id: m.team_id.to_string(),
+                mission_id: m.id.to_string(),
+                title: m.title.clone(),
+                deadline: m.deadline.map(timestamp),
+                unproven_member_ids: unproven,
+            });
+        }
+        let next = offset + page.len();
+        Ok(Response::new(pb::ListMissionsDueBetweenResponse {
+            missions,
+            next_page_token: if next < due.len() {
+                next.to_string()
+            } else {
+                String::new()
+            },
+        }))
+    }
+
+    async fn list_unproven_members(
+        &self,
+        req: Request<pb::ListUnprovenMembersRequest>,
+    ) -> Result<Response<pb::ListUnprovenMembersResponse>, Status> {
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        v.check(
+            !r.team_ids.is_empty() && r.team_ids.len() <= 100,
+            "team_ids",
+            "give 1 to 100 teams",
+        );
+        let teams: Vec<Uuid> = r
+            .team_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| v.id(&format!("team_ids[{i}]"), t))
+            .collect();
+        let size = v.page_size("page_size", r.page_size, 20, 100) as usize;
+        let offset = if r.page_token.is_empty() {
+            0
+        } else {
+            r.page_token.parse::<usize>().unwrap_or_else(|_| {
+                v.violation("page_token", "is not a token from a previous response");
+                0
+            })
+        };
+        v.finish().map_err(MissionError::from)?;
+        let at = r.at.as_ref().and_then(ts).unwrap_or_else(Utc::now);
+        let mut all = Vec::new();
+        for team in teams {
+            let members = self.members.team_members(team).await?;
+            for m in self
+                .store
+                .missions(team, Some(false))
+                .await?
+                .into_iter()
+                .filter(|m| m.open(at))
+            {
+                let mut unproven = Vec::new();
+                for member in &members {
+                    let p = self.progress_of(&m, *member, at).await?;
+                    let proved_today = p.slot_status != pb::ProofSlotStatus::Open as i32;
+                    if !p.period_complete && !proved_today {
+                        unproven.push(pb::UnprovenMember {
+                            member_id: member.to_string(),
+                            done_count: p.done_count,
+                            required_count: p.required_count,
+                        });
+                    }
+                }
+                if !unproven.is_empty() {
+                    all.push(pb::UnprovenMission {
+                        team_id: team.to_string(),
+                        mission_id: m.id.to_string(),
+                        title: m.title.clone(),
+                        kind: m.kind.number(),
+                        deadline: m.deadline.map(timestamp),
+                        times_per_week: if m.kind == Kind::Repeat {
+                            m.times_per_week.unwrap_or(0)
+                        } else {
+                            0
+                        },
+                        members: unproven,
+                    });
+                }
+            }
+        }
+        let page: Vec<_> = all.iter().skip(offset).take(size).cloned().collect();
+        let next = offset + page.len();
+        Ok(Response::new(pb::ListUnprovenMembersResponse {
+            missions: page,
+            next_page_token: if next < all.len() {
+                next.to_string()
+            } else {
+                String::new()
+            },
+        }))
+    }
+}
