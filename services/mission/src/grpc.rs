@@ -982,6 +982,79 @@ impl MissionService for Missions {
         }))
     }
 
+    async fn list_reported_content(
+        &self,
+        req: Request<pb::ListReportedContentRequest>,
+    ) -> Result<Response<pb::ListReportedContentResponse>, Status> {
+        let who = principal(&req)?;
+        let r = req.into_inner();
+        let mut v = Validator::new();
+        let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        let state = match r.state {
+            0 => None,
+            1 => Some("PENDING"),
+            2 => Some("RESTORED"),
+            3 => Some("REMOVED"),
+            _ => {
+                v.violation("state", "must be PENDING, RESTORED or REMOVED");
+                None
+            }
+        };
+        v.finish().map_err(MissionError::from)?;
+        let access = self.access(team, who.member_id).await?;
+        let mut items = Vec::new();
+        for (kind, id, st, hidden, reviewed, reasons) in self.reports.moderated(team, state).await?
+        {
+            // The leader reviews everything; others see reports on their own content.
+            let (author, mission): (Option<Uuid>, Option<Uuid>) = match kind {
+                ReportKind::Proof => {
+                    let row: Option<(Uuid, Uuid)> =
+                        sqlx::query_as("SELECT member_id, mission_id FROM proof WHERE id = ?")
+                            .bind(id)
+                            .fetch_optional(&self.encouragement.pool)
+                            .await
+                            .map_err(MissionError::from)?;
+                    (row.map(|r| r.0), row.map(|r| r.1))
+                }
+                ReportKind::Comment => {
+                    let row: Option<(Uuid, Uuid)> = sqlx::query_as("SELECT c.member_id, p.mission_id FROM proof_comment c JOIN proof p ON p.id = c.proof_id WHERE c.id = ?").bind(id).fetch_optional(&self.encouragement.pool).await.map_err(MissionError::from)?;
+                    (row.map(|r| r.0), row.map(|r| r.1))
+                }
+            };
+            if !access.leader && author != Some(who.member_id) {
+                continue;
+            }
+            items.push(pb::ReportedContent {
+                kind: kind.number(),
+                content_id: id.to_string(),
+                mission_id: mission.map(|m| m.to_string()).unwrap_or_default(),
+                report_count: reasons.iter().map(|(_, n)| n).sum(),
+                reasons: reasons
+                    .iter()
+                    .map(|(reason, count)| pb::ReportReasonCount {
+                        reason: *reason,
+                        count: *count,
+                    })
+                    .collect(),
+                state: match st.as_str() {
+                    "REMOVED" => pb::ReviewState::Removed,
+                    "RESTORED" => pb::ReviewState::Restored,
+                    _ => pb::ReviewState::Pending,
+                } as i32,
+                hidden_at: Some(timestamp(hidden)),
+                reviewed_at: reviewed.map(timestamp),
+                ..Default::default()
+            });
+        }
+        let mut v = Validator::new();
+        let (chunk, next) = page(&mut v, &items, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
+        Ok(Response::new(pb::ListReportedContentResponse {
+            items: chunk,
+            next_page_token: next,
+        }))
+    }
+
     async fn review_reported_content(
         &self,
         req: Request<pb::ReviewReportedContentRequest>,

@@ -263,4 +263,76 @@ impl Reports {
         self.outbox.wake();
         Ok(())
     }
+
+    /// Items under moderation in a team: (kind, content id, state, hidden_at,
+    /// reviewed_at, report counts by reason number), newest first.
+    #[allow(clippy::type_complexity)]
+    pub async fn moderated(
+        &self,
+        team: Uuid,
+        state: Option<&str>,
+    ) -> Result<
+        Vec<(
+            Kind,
+            Uuid,
+            String,
+            DateTime<Utc>,
+            Option<DateTime<Utc>>,
+            Vec<(i32, i32)>,
+        )>,
+        MissionError,
+    > {
+        let rows = sqlx::query(
+            "SELECT kind, content_id, state, hidden_at, reviewed_at FROM content_moderation \
+             WHERE team_id = ? AND (? IS NULL OR state = ?) ORDER BY hidden_at DESC",
+        )
+        .bind(team)
+        .bind(state)
+        .bind(state)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let kind: String = r.try_get("kind")?;
+            let kind = if kind == "PROOF" {
+                Kind::Proof
+            } else {
+                Kind::Comment
+            };
+            let id: Uuid = r.try_get("content_id")?;
+            let hidden: NaiveDateTime = r.try_get("hidden_at")?;
+            let reviewed: Option<NaiveDateTime> = r.try_get("reviewed_at")?;
+            let reasons = sqlx::query("SELECT reason, COUNT(*) AS n FROM content_report WHERE kind = ? AND content_id = ? GROUP BY reason")
+                .bind(kind.as_str())
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut counts = Vec::new();
+            for row in reasons {
+                let name: String = row.try_get("reason")?;
+                let n: i64 = row.try_get("n")?;
+                let number = [
+                    "SPAM",
+                    "FAKE_PROOF",
+                    "INAPPROPRIATE",
+                    "ABUSE",
+                    "PRIVACY",
+                    "OTHER",
+                ]
+                .iter()
+                .position(|r| *r == name)
+                .map_or(6, |i| i as i32 + 1);
+                counts.push((number, n as i32));
+            }
+            out.push((
+                kind,
+                id,
+                r.try_get("state")?,
+                DateTime::from_naive_utc_and_offset(hidden, Utc),
+                reviewed.map(|t| DateTime::from_naive_utc_and_offset(t, Utc)),
+                counts,
+            ));
+        }
+        Ok(out)
+    }
 }
