@@ -196,6 +196,33 @@ impl Validator {
         }
     }
 
+    /// One page of an already ordered list: `page_size` (default 20, max 100)
+    /// and an opaque offset token; returns the page and the next token.
+    pub fn page<T: Clone>(
+        &mut self,
+        items: &[T],
+        page_size: i32,
+        page_token: &str,
+    ) -> (Vec<T>, String) {
+        let size = self.page_size("page_size", page_size, 20, 100) as usize;
+        let offset = if page_token.is_empty() {
+            0
+        } else {
+            page_token.parse::<usize>().unwrap_or_else(|_| {
+                self.violation("page_token", "is not a token from a previous response");
+                0
+            })
+        };
+        let chunk: Vec<T> = items.iter().skip(offset).take(size).cloned().collect();
+        let next = offset + chunk.len();
+        let token = if next < items.len() {
+            next.to_string()
+        } else {
+            String::new()
+        };
+        (chunk, token)
+    }
+
     pub fn check(&mut self, ok: bool, field: &str, description: &str) {
         if !ok {
             self.violation(field, description);
@@ -242,6 +269,19 @@ mod tests {
         v.text("nickname", "모잉모잉모잉모잉모잉", 1, 10);
         assert!(v.is_empty());
         v.text("nickname", "모잉모잉모잉모잉모잉x", 1, 10);
+        assert!(!v.is_empty());
+    }
+
+    #[test]
+    fn pages_walk_a_list() {
+        let items: Vec<i32> = (0..5).collect();
+        let mut v = Validator::new();
+        let (first, token) = v.page(&items, 2, "");
+        assert_eq!((first, token.as_str()), (vec![0, 1], "2"));
+        let (last, token) = v.page(&items, 2, "4");
+        assert_eq!((last, token.as_str()), (vec![4], ""));
+        assert!(v.is_empty());
+        v.page(&items, 2, "nope");
         assert!(!v.is_empty());
     }
 

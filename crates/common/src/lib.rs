@@ -1,6 +1,7 @@
 //! moing-common: what every MOING service runs on, and nothing domain-specific.
 //!
 //! - [`config`]: layered settings (defaults ← TOML ← `MOING_*` env) and shared sections.
+//! - [`convert`]: chrono ⇄ protobuf time types.
 //! - [`telemetry`]: tracing subscriber set-up.
 //! - [`error`]: the error-code model: gRPC status + `ErrorInfo` reason + `BadRequest`.
 //! - [`token`]: EdDSA access tokens: signing (auth, tests) and JWKS-cached verification.
@@ -17,6 +18,7 @@
 
 pub mod client;
 pub mod config;
+pub mod convert;
 pub mod db;
 pub mod error;
 pub mod http;

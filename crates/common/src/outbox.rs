@@ -104,13 +104,8 @@ impl Outbox {
     }
 }
 
-/// Converts a UTC instant to a protobuf timestamp.
-pub fn timestamp(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
-    }
-}
+/// Re-exported where producers already look for it.
+pub use crate::convert::timestamp;
 
 /// Delivery settings for one subscriber.
 #[derive(Debug, Clone)]

@@ -5,12 +5,14 @@
 //! - [`S3Server`]: the embedded S3 server (s3s-fs) verifying real SigV4 signatures.
 //! - [`KakaoProvider`], [`OidcProvider`]: social provider stand-ins (real protocols).
 //! - [`Tokens`]: a signing key and signed access tokens, with a matching verifier.
+//! - [`assert_status`], [`assert_invalid`]: checks of the error model on failed calls.
 //! - [`Cluster`]: binds port 0 for each named service first, then starts them, so
 //!   every service knows every endpoint and nobody waits with `sleep`.
 //!
 //! Infrastructure comes from `scripts/test` (or `scripts/up`); the admin URL is
 //! `MOING_TEST_DATABASE_URL`, Redis is `MOING_TEST_REDIS_URL`.
 
+mod assert;
 mod cluster;
 mod db;
 mod outage;
@@ -19,6 +21,7 @@ mod redis_ns;
 mod s3;
 mod tokens;
 
+pub use assert::{assert_invalid, assert_status};
 pub use cluster::Cluster;
 pub use db::{TestDb, admin_url};
 pub use outage::Outage;

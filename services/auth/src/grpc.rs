@@ -448,23 +448,13 @@ impl AuthService for Auth {
     ) -> Result<Response<pb::ListSessionsResponse>, Status> {
         let who = principal(&req)?;
         let body = req.into_inner();
-        let mut v = Validator::new();
-        let size = v.page_size("page_size", body.page_size, 20, 100) as usize;
-        let offset = if body.page_token.is_empty() {
-            0
-        } else {
-            body.page_token.parse::<usize>().unwrap_or_else(|_| {
-                v.violation("page_token", "is not a token from a previous response");
-                0
-            })
-        };
-        v.finish().map_err(AuthError::from)?;
         let all = self.sessions.list(who.member_id).await?;
-        let page: Vec<_> = all.iter().skip(offset).take(size).collect();
-        let next = offset + page.len();
+        let mut v = Validator::new();
+        let (page, next) = v.page(&all, body.page_size, &body.page_token);
+        v.finish().map_err(AuthError::from)?;
         Ok(Response::new(pb::ListSessionsResponse {
             sessions: page
-                .into_iter()
+                .iter()
                 .map(|s| pb::Session {
                     session_id: s.session_id.to_string(),
                     device_name: s.device_name.clone(),
@@ -475,11 +465,7 @@ impl AuthService for Auth {
                     current: s.session_id == who.session_id,
                 })
                 .collect(),
-            next_page_token: if next < all.len() {
-                next.to_string()
-            } else {
-                String::new()
-            },
+            next_page_token: next,
         }))
     }
 

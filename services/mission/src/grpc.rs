@@ -28,41 +28,6 @@ pub struct Missions {
     pub reports: Reports,
 }
 
-fn date_pb(d: chrono::NaiveDate) -> moing_proto::google::r#type::Date {
-    use chrono::Datelike;
-    moing_proto::google::r#type::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
-
-fn ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
-}
-
-fn page<T: Clone>(v: &mut Validator, items: &[T], size: i32, token: &str) -> (Vec<T>, String) {
-    let size = v.page_size("page_size", size, 20, 100) as usize;
-    let offset = if token.is_empty() {
-        0
-    } else {
-        token.parse::<usize>().unwrap_or_else(|_| {
-            v.violation("page_token", "is not a token from a previous response");
-            0
-        })
-    };
-    let chunk: Vec<T> = items.iter().skip(offset).take(size).cloned().collect();
-    let next = offset + chunk.len();
-    (
-        chunk,
-        if next < items.len() {
-            next.to_string()
-        } else {
-            String::new()
-        },
-    )
-}
-
 fn proof_pb(
     p: &Proof,
     me: Uuid,
@@ -103,23 +68,38 @@ fn proof_pb(
         way: p.way.number(),
         body,
         caption: p.caption.clone(),
-        day: Some(date_pb(p.day)),
+        day: Some(moing_common::convert::date(p.day)),
         created_at: Some(timestamp(p.created_at)),
         moderation: Some(view.moderation),
         deletable: p.member_id == me && p.day == today,
         heart_count: r.hearts,
         hearted_by_me: r.hearted_by_me,
-        stickers: r
-            .stickers
-            .iter()
-            .map(|(kind, count, mine)| pb::StickerCount {
-                kind: *kind,
-                count: *count,
-                mine: *mine,
-            })
-            .collect(),
+        stickers: stickers_pb(r),
         comment_count: r.comments,
     }
+}
+
+/// Sticker counts as sent to clients.
+fn stickers_pb(r: &Reactions) -> Vec<pb::StickerCount> {
+    r.stickers
+        .iter()
+        .map(|(kind, count, mine)| pb::StickerCount {
+            kind: *kind,
+            count: *count,
+            mine: *mine,
+        })
+        .collect()
+}
+
+/// Sticker kinds are 1..=5 (CLAP, FIRE, MUSCLE, PARTY, LOVE).
+fn check_sticker(kind: i32) -> Result<(), MissionError> {
+    let mut v = Validator::new();
+    v.check(
+        (1..=5).contains(&kind),
+        "kind",
+        "must be CLAP, FIRE, MUSCLE, PARTY or LOVE",
+    );
+    Ok(v.finish()?)
 }
 
 fn comment_pb(
@@ -258,8 +238,8 @@ impl Missions {
             pb::MissionResult::Missed
         };
         Ok(pb::MissionProgress {
-            period_start: Some(date_pb(from)),
-            period_end: Some(date_pb(to)),
+            period_start: Some(moing_common::convert::date(from)),
+            period_end: Some(moing_common::convert::date(to)),
             done_count: done as i32,
             required_count: required,
             skipped_count: skipped as i32,
@@ -412,7 +392,10 @@ impl MissionService for Missions {
         v.check(kind.is_some(), "kind", "must be ONCE or REPEAT");
         let way = Way::from_number(r.way);
         v.check(way.is_some(), "way", "must be TEXT, PHOTO or LINK");
-        let deadline = r.deadline.as_ref().and_then(ts);
+        let deadline = r
+            .deadline
+            .as_ref()
+            .and_then(moing_common::convert::from_timestamp);
         match kind {
             Some(Kind::Once) => {
                 v.check(
@@ -526,7 +509,7 @@ impl MissionService for Missions {
             .filter(|m| r.kind == 0 || m.kind.number() == r.kind)
             .collect();
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         let mut missions = Vec::with_capacity(chunk.len());
         for m in &chunk {
@@ -570,7 +553,7 @@ impl MissionService for Missions {
         }
         all.sort_by_key(|(_, m)| std::cmp::Reverse(m.created_at));
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         let mut missions = Vec::with_capacity(chunk.len());
         for (team_name, m) in &chunk {
@@ -789,7 +772,7 @@ impl MissionService for Missions {
             });
         }
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &targets, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&targets, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         Ok(Response::new(pb::ListPokeTargetsResponse {
             targets: chunk,
@@ -1047,7 +1030,7 @@ impl MissionService for Missions {
             });
         }
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &items, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&items, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         Ok(Response::new(pb::ListReportedContentResponse {
             items: chunk,
@@ -1177,15 +1160,7 @@ impl MissionService for Missions {
     ) -> Result<Response<pb::AddStickerResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        if !(1..=5).contains(&r.kind) {
-            return Err(MissionError::from(moing_common::ApiError::invalid(vec![
-                moing_common::error::FieldViolation {
-                    field: "kind".into(),
-                    description: "must be CLAP, FIRE, MUSCLE, PARTY or LOVE".into(),
-                },
-            ]))
-            .into());
-        }
+        check_sticker(r.kind)?;
         let (access, m, p) = self
             .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
             .await?;
@@ -1200,15 +1175,7 @@ impl MissionService for Missions {
             .await?;
         let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
         Ok(Response::new(pb::AddStickerResponse {
-            stickers: reactions
-                .stickers
-                .iter()
-                .map(|(kind, count, mine)| pb::StickerCount {
-                    kind: *kind,
-                    count: *count,
-                    mine: *mine,
-                })
-                .collect(),
+            stickers: stickers_pb(&reactions),
         }))
     }
 
@@ -1218,15 +1185,7 @@ impl MissionService for Missions {
     ) -> Result<Response<pb::RemoveStickerResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        if !(1..=5).contains(&r.kind) {
-            return Err(MissionError::from(moing_common::ApiError::invalid(vec![
-                moing_common::error::FieldViolation {
-                    field: "kind".into(),
-                    description: "must be CLAP, FIRE, MUSCLE, PARTY or LOVE".into(),
-                },
-            ]))
-            .into());
-        }
+        check_sticker(r.kind)?;
         let (_, _, p) = self
             .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
             .await?;
@@ -1235,15 +1194,7 @@ impl MissionService for Missions {
             .await?;
         let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
         Ok(Response::new(pb::RemoveStickerResponse {
-            stickers: reactions
-                .stickers
-                .iter()
-                .map(|(kind, count, mine)| pb::StickerCount {
-                    kind: *kind,
-                    count: *count,
-                    mine: *mine,
-                })
-                .collect(),
+            stickers: stickers_pb(&reactions),
         }))
     }
 
@@ -1289,7 +1240,7 @@ impl MissionService for Missions {
             .await?;
         let all = self.encouragement.comments(p.id).await?;
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         Ok(Response::new(pb::ListProofCommentsResponse {
             comments: chunk
@@ -1362,7 +1313,10 @@ impl MissionService for Missions {
                 ("content", _) => m.content = v.text("mission.content", &input.content, 0, 300),
                 ("rule", _) => m.rule = v.text("mission.rule", &input.rule, 0, 100),
                 ("deadline", Kind::Once) => {
-                    let d = input.deadline.as_ref().and_then(ts);
+                    let d = input
+                        .deadline
+                        .as_ref()
+                        .and_then(moing_common::convert::from_timestamp);
                     v.check(
                         d.is_some_and(|d| d > now),
                         "mission.deadline",
@@ -1580,7 +1534,7 @@ impl MissionService for Missions {
             .filter(|p| !blocked.contains(&p.member_id))
             .collect();
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
         let today = m.today(now);
         let mut proofs = Vec::with_capacity(chunk.len());

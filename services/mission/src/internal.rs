@@ -3,7 +3,7 @@
 //! team scores, and storage helpers for images owned by other services.
 //! GetTeamProgress (the goal board's feed) lands with the board issue.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use moing_common::{Validator, outbox::timestamp};
 use moing_proto::moing::mission::v1::{
     self as pb, mission_internal_service_server::MissionInternalService,
@@ -17,10 +17,6 @@ use crate::{
     grpc::Missions,
     storage::{MAX_BYTES, TYPES},
 };
-
-fn ts(t: &prost_types::Timestamp) -> Option<DateTime<Utc>> {
-    DateTime::from_timestamp(t.seconds, u32::try_from(t.nanos).ok()?)
-}
 
 fn keys(v: &mut Validator, keys: &[String]) {
     v.check(
@@ -171,8 +167,14 @@ impl MissionInternalService for Missions {
     ) -> Result<Response<pb::ListMissionsDueBetweenResponse>, Status> {
         let r = req.into_inner();
         let mut v = Validator::new();
-        let from = r.deadline_from.as_ref().and_then(ts);
-        let to = r.deadline_to.as_ref().and_then(ts);
+        let from = r
+            .deadline_from
+            .as_ref()
+            .and_then(moing_common::convert::from_timestamp);
+        let to = r
+            .deadline_to
+            .as_ref()
+            .and_then(moing_common::convert::from_timestamp);
         v.check(from.is_some(), "deadline_from", "is required");
         v.check(to.is_some(), "deadline_to", "is required");
         v.check(
@@ -180,21 +182,14 @@ impl MissionInternalService for Missions {
             "deadline_to",
             "must not be before deadline_from",
         );
-        let size = v.page_size("page_size", r.page_size, 20, 100) as usize;
-        let offset = if r.page_token.is_empty() {
-            0
-        } else {
-            r.page_token.parse::<usize>().unwrap_or_else(|_| {
-                v.violation("page_token", "is not a token from a previous response");
-                0
-            })
-        };
         v.finish().map_err(MissionError::from)?;
         let (Some(from), Some(to)) = (from, to) else {
             return Err(MissionError::Invalid(vec![]).into());
         };
         let due = self.store.due_between(from, to).await?;
-        let page: Vec<_> = due.iter().skip(offset).take(size).cloned().collect();
+        let mut v = Validator::new();
+        let (page, next) = v.page(&due, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
         let now = Utc::now();
         let mut missions = Vec::with_capacity(page.len());
         for m in &page {
@@ -213,14 +208,9 @@ impl MissionInternalService for Missions {
                 unproven_member_ids: unproven,
             });
         }
-        let next = offset + page.len();
         Ok(Response::new(pb::ListMissionsDueBetweenResponse {
             missions,
-            next_page_token: if next < due.len() {
-                next.to_string()
-            } else {
-                String::new()
-            },
+            next_page_token: next,
         }))
     }
 
@@ -241,17 +231,11 @@ impl MissionInternalService for Missions {
             .enumerate()
             .filter_map(|(i, t)| v.id(&format!("team_ids[{i}]"), t))
             .collect();
-        let size = v.page_size("page_size", r.page_size, 20, 100) as usize;
-        let offset = if r.page_token.is_empty() {
-            0
-        } else {
-            r.page_token.parse::<usize>().unwrap_or_else(|_| {
-                v.violation("page_token", "is not a token from a previous response");
-                0
-            })
-        };
         v.finish().map_err(MissionError::from)?;
-        let at = r.at.as_ref().and_then(ts).unwrap_or_else(Utc::now);
+        let at =
+            r.at.as_ref()
+                .and_then(moing_common::convert::from_timestamp)
+                .unwrap_or_else(Utc::now);
         let mut all = Vec::new();
         for team in teams {
             let members = self.members.team_members(team).await?;
@@ -291,15 +275,12 @@ impl MissionInternalService for Missions {
                 }
             }
         }
-        let page: Vec<_> = all.iter().skip(offset).take(size).cloned().collect();
-        let next = offset + page.len();
+        let mut v = Validator::new();
+        let (page, next) = v.page(&all, r.page_size, &r.page_token);
+        v.finish().map_err(MissionError::from)?;
         Ok(Response::new(pb::ListUnprovenMembersResponse {
             missions: page,
-            next_page_token: if next < all.len() {
-                next.to_string()
-            } else {
-                String::new()
-            },
+            next_page_token: next,
         }))
     }
 }

@@ -3,12 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use moing_common::outbox::{Outbox, timestamp};
-use moing_proto::{
-    google::r#type::Date,
-    moing::events::v1::{
-        MissionCreated, MissionEnded, MissionSkipped, MissionUpdated, ProofDeleted, ProofSubmitted,
-        event::Payload,
-    },
+use moing_proto::moing::events::v1::{
+    MissionCreated, MissionEnded, MissionSkipped, MissionUpdated, ProofDeleted, ProofSubmitted,
+    event::Payload,
 };
 use sqlx::{MySqlPool, Row, mysql::MySqlRow};
 use uuid::Uuid;
@@ -17,15 +14,6 @@ use crate::{
     domain::{Kind, Mission, Way, week_start},
     error::MissionError,
 };
-
-fn date_pb(d: NaiveDate) -> Date {
-    use chrono::Datelike;
-    Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
-}
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
@@ -383,7 +371,7 @@ impl Store {
         .fetch_one(&mut *tx)
         .await?;
         let p = proof(&row)?;
-        let day_pb = date_pb(day);
+        let day_pb = moing_common::convert::date(day);
         let event = match &body {
             Body::Skip(reason) => Payload::MissionSkipped(MissionSkipped {
                 proof_id: id.to_string(),
@@ -476,7 +464,7 @@ impl Store {
                 proof_id: p.id.to_string(),
                 mission_id: p.mission_id.to_string(),
                 status: if p.skipped { 2 } else { 1 },
-                day: Some(date_pb(p.day)),
+                day: Some(moing_common::convert::date(p.day)),
             });
             self.outbox
                 .enqueue(&mut tx, Some(p.team_id), Some(p.member_id), event)

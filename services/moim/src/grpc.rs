@@ -99,7 +99,7 @@ impl Moim {
     }
 }
 
-fn status_pb(s: TeamStatus) -> i32 {
+pub(crate) fn status_pb(s: TeamStatus) -> i32 {
     (match s {
         TeamStatus::Active => pb::TeamStatus::Active,
         TeamStatus::Finished => pb::TeamStatus::Finished,
@@ -107,7 +107,7 @@ fn status_pb(s: TeamStatus) -> i32 {
     }) as i32
 }
 
-fn role_pb(r: Role) -> i32 {
+pub(crate) fn role_pb(r: Role) -> i32 {
     (match r {
         Role::Leader => pb::TeamRole::Leader,
         Role::Member => pb::TeamRole::Member,
@@ -197,29 +197,6 @@ fn invite_pb(i: &Invite, now: DateTime<Utc>) -> pb::Invite {
         revoked_at: i.revoked_at.map(timestamp),
         status: status as i32,
     }
-}
-
-/// Offset pagination over an already-ordered list (teams and members are small).
-fn page<T: Clone>(v: &mut Validator, items: &[T], size: i32, token: &str) -> (Vec<T>, String) {
-    let size = v.page_size("page_size", size, 20, 100) as usize;
-    let offset = if token.is_empty() {
-        0
-    } else {
-        token.parse::<usize>().unwrap_or_else(|_| {
-            v.violation("page_token", "is not a token from a previous response");
-            0
-        })
-    };
-    let chunk: Vec<T> = items.iter().skip(offset).take(size).cloned().collect();
-    let next = offset + chunk.len();
-    (
-        chunk,
-        if next < items.len() {
-            next.to_string()
-        } else {
-            String::new()
-        },
-    )
 }
 
 fn id_of(v: &mut Validator, field: &str, raw: &str) -> Uuid {
@@ -496,7 +473,7 @@ impl TeamService for Moim {
             .iter()
             .filter(|(t, _)| t.status(now) == TeamStatus::Active)
             .count();
-        let (chunk, next) = page(&mut v, &all, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
         v.finish().map_err(MoimError::from)?;
         let mut teams = Vec::with_capacity(chunk.len());
         for (t, m) in &chunk {
@@ -709,7 +686,7 @@ impl TeamService for Moim {
             invites.retain(|i| i.created_by_member_id == who.member_id.to_string());
         }
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &invites, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&invites, r.page_size, &r.page_token);
         v.finish().map_err(MoimError::from)?;
         Ok(Response::new(pb::ListInvitesResponse {
             invites: chunk,
@@ -843,7 +820,7 @@ impl TeamService for Moim {
         let ids: Vec<Uuid> = members.iter().map(|m| m.member_id).collect();
         let (_, blocked) = self.store.filter_blocked(who.member_id, &ids).await?;
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &members, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&members, r.page_size, &r.page_token);
         v.finish().map_err(MoimError::from)?;
         let names = self
             .display(&chunk.iter().map(|m| m.member_id).collect::<Vec<_>>())
@@ -1020,7 +997,7 @@ impl TeamService for Moim {
         let r = req.into_inner();
         let blocks = self.store.blocks_of(who.member_id).await?;
         let mut v = Validator::new();
-        let (chunk, next) = page(&mut v, &blocks, r.page_size, &r.page_token);
+        let (chunk, next) = v.page(&blocks, r.page_size, &r.page_token);
         v.finish().map_err(MoimError::from)?;
         Ok(Response::new(pb::ListBlockedMembersResponse {
             blocked_members: chunk

@@ -10,24 +10,9 @@ use uuid::Uuid;
 use crate::{
     domain::{self, Role, Status as TeamStatus},
     error::MoimError,
-    grpc::{Moim, meeting_pb},
+    grpc::{Moim, meeting_pb, role_pb, status_pb},
     store::pb_date,
 };
-
-fn status_pb(s: TeamStatus) -> i32 {
-    (match s {
-        TeamStatus::Active => pb::TeamStatus::Active,
-        TeamStatus::Finished => pb::TeamStatus::Finished,
-        TeamStatus::Disbanded => pb::TeamStatus::Disbanded,
-    }) as i32
-}
-
-fn role_pb(r: Role) -> i32 {
-    (match r {
-        Role::Leader => pb::TeamRole::Leader,
-        Role::Member => pb::TeamRole::Member,
-    }) as i32
-}
 
 impl Moim {
     async fn check(&self, team_id: Uuid, member: Uuid) -> Result<pb::MembershipCheck, MoimError> {
@@ -158,15 +143,6 @@ impl TeamInternalService for Moim {
         let r = req.into_inner();
         let mut v = Validator::new();
         let member = v.id("member_id", &r.member_id).unwrap_or_default();
-        let size = v.page_size("page_size", r.page_size, 20, 100) as usize;
-        let offset = if r.page_token.is_empty() {
-            0
-        } else {
-            r.page_token.parse::<usize>().unwrap_or_else(|_| {
-                v.violation("page_token", "is not a token from a previous response");
-                0
-            })
-        };
         v.finish().map_err(MoimError::from)?;
         let now = Utc::now();
         let all: Vec<pb::MemberTeam> = self
@@ -187,15 +163,12 @@ impl TeamInternalService for Moim {
                 end_date: Some(pb_date(t.end_date)),
             })
             .collect();
-        let chunk: Vec<_> = all.iter().skip(offset).take(size).cloned().collect();
-        let next = offset + chunk.len();
+        let mut v = Validator::new();
+        let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
+        v.finish().map_err(MoimError::from)?;
         Ok(Response::new(pb::ListMemberTeamsResponse {
             teams: chunk,
-            next_page_token: if next < all.len() {
-                next.to_string()
-            } else {
-                String::new()
-            },
+            next_page_token: next,
         }))
     }
 

@@ -8,12 +8,9 @@ use moing_common::{
     db::is_unique_violation,
     outbox::{Outbox, timestamp},
 };
-use moing_proto::{
-    google::r#type::Date,
-    moing::events::v1::{
-        LeaderChanged, MemberBlocked, MemberJoined, MemberLeft, MemberRemoved, MemberUnblocked,
-        TeamCreated, TeamDisbanded, TeamUpdated, event::Payload,
-    },
+use moing_proto::moing::events::v1::{
+    LeaderChanged, MemberBlocked, MemberJoined, MemberLeft, MemberRemoved, MemberUnblocked,
+    TeamCreated, TeamDisbanded, TeamUpdated, event::Payload,
 };
 use sqlx::{MySqlConnection, MySqlPool, Row, mysql::MySqlRow};
 use uuid::Uuid;
@@ -27,17 +24,11 @@ const TEAM_COLUMNS: &str = "id, name, category, introduction, leader_promise, im
     end_date, time_zone, member_cap, member_count, allow_member_invites, leader_id, disbanded_at, \
     created_at, updated_at";
 
+/// Calendar days on the wire (shared conversion).
+pub use moing_common::convert::date as pb_date;
+
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
-}
-
-pub fn pb_date(d: NaiveDate) -> Date {
-    use chrono::Datelike;
-    Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
 }
 
 fn team(row: &MySqlRow) -> Result<Team, MoimError> {

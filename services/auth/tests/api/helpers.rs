@@ -7,7 +7,6 @@ use std::{
 };
 
 use moing_auth::{config::Settings, error::AuthError, grpc::LeadershipCheck, startup};
-use moing_common::error::{status_reason, status_violation_fields};
 use moing_proto::moing::auth::v1::{
     DevelopmentCredential, DeviceInfo, DevicePlatform, SignInRequest, SignInResponse,
     SignUpRequest, auth_internal_service_client::AuthInternalServiceClient,
@@ -16,7 +15,7 @@ use moing_proto::moing::auth::v1::{
 use moing_testkit::{KakaoProvider, OidcProvider, Outage, TestDb, TestRedis};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, Status, transport::Channel};
+use tonic::{Request, Status, transport::Channel};
 use uuid::Uuid;
 
 pub const KAKAO_APP_ID: i64 = 424242;
@@ -252,28 +251,9 @@ impl TestApp {
     }
 }
 
-/// Asserts the code and `ErrorInfo.reason` of a failed call.
-pub fn assert_error<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    reason: &str,
-) -> Status {
-    let status = result.expect_err("call should fail");
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        status_reason(&status).as_deref(),
-        Some(reason),
-        "{status:?}"
-    );
-    status
-}
+pub use moing_testkit::assert_status as assert_error;
 
-/// Asserts INVALID_ARGUMENT naming `field` among the violations.
+/// INVALID_ARGUMENT naming `field` among the violations.
 pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, field: &str) {
-    let status = assert_error(result, Code::InvalidArgument, "VALIDATION_FAILED");
-    let fields = status_violation_fields(&status);
-    assert!(
-        fields.iter().any(|f| f == field),
-        "{field} not in {fields:?}"
-    );
+    moing_testkit::assert_invalid(result, &[field]);
 }

@@ -1,11 +1,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration, Utc};
-use moing_common::{
-    error::{status_reason, status_violation_fields},
-    layer::AccessPolicy,
-    token::MemberState,
-};
+use moing_common::{layer::AccessPolicy, token::MemberState};
 use moing_proto::{
     google::r#type::Date,
     moing::{
@@ -19,7 +15,7 @@ use moing_proto::{
     },
 };
 use moing_testkit::{Cluster, S3Server, TestDb, Tokens};
-use tonic::{Code, Request, Status, transport::Channel};
+use tonic::{Request, Status, transport::Channel};
 use uuid::Uuid;
 
 pub struct TestApp {
@@ -202,21 +198,4 @@ impl TestApp {
     }
 }
 
-pub fn assert_error<T: std::fmt::Debug>(result: Result<T, Status>, code: Code, reason: &str) {
-    let status = result.expect_err("call should fail");
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        status_reason(&status).as_deref(),
-        Some(reason),
-        "{status:?}"
-    );
-}
-
-pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
-    let status = result.expect_err("call should fail");
-    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
-    let got = status_violation_fields(&status);
-    for f in fields {
-        assert!(got.iter().any(|g| g == f), "{f} not in {got:?}");
-    }
-}
+pub use moing_testkit::{assert_invalid, assert_status as assert_error};

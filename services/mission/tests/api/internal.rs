@@ -7,13 +7,6 @@ use tonic::{Code, Request};
 
 use crate::helpers::*;
 
-fn ts(t: chrono::DateTime<Utc>) -> Option<prost_types::Timestamp> {
-    Some(prost_types::Timestamp {
-        seconds: t.timestamp(),
-        nanos: 0,
-    })
-}
-
 #[tokio::test]
 async fn reminders_find_due_and_unproven_missions() {
     let app = spawn_app().await;
@@ -46,8 +39,10 @@ async fn reminders_find_due_and_unproven_missions() {
     assert_eq!(err.code(), Code::Unauthenticated);
     let due = internal
         .list_missions_due_between(app.internal_request(ListMissionsDueBetweenRequest {
-            deadline_from: ts(Utc::now()),
-            deadline_to: ts(Utc::now() + Duration::days(4)),
+            deadline_from: Some(moing_common::convert::timestamp(Utc::now())),
+            deadline_to: Some(moing_common::convert::timestamp(
+                Utc::now() + Duration::days(4),
+            )),
             ..Default::default()
         }))
         .await

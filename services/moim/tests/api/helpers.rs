@@ -1,9 +1,5 @@
 use chrono::{Datelike, Duration, Utc};
-use moing_common::{
-    error::{status_reason, status_violation_fields},
-    layer::AccessPolicy,
-    token::MemberState,
-};
+use moing_common::{layer::AccessPolicy, token::MemberState};
 use moing_moim::{config::Settings, startup};
 use moing_proto::{
     google::r#type::Date,
@@ -16,7 +12,7 @@ use moing_proto::{
 use moing_testkit::{TestDb, Tokens};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{Code, Request, Status, transport::Channel};
+use tonic::{Request, Status, transport::Channel};
 use uuid::Uuid;
 
 pub struct TestApp {
@@ -166,25 +162,4 @@ impl TestApp {
     }
 }
 
-pub fn assert_error<T: std::fmt::Debug>(
-    result: Result<T, Status>,
-    code: Code,
-    reason: &str,
-) -> Status {
-    let status = result.expect_err("call should fail");
-    assert_eq!(status.code(), code, "{status:?}");
-    assert_eq!(
-        status_reason(&status).as_deref(),
-        Some(reason),
-        "{status:?}"
-    );
-    status
-}
-
-pub fn assert_invalid<T: std::fmt::Debug>(result: Result<T, Status>, fields: &[&str]) {
-    let status = assert_error(result, Code::InvalidArgument, "VALIDATION_FAILED");
-    let got = status_violation_fields(&status);
-    for f in fields {
-        assert!(got.iter().any(|g| g == f), "{f} not in {got:?}");
-    }
-}
+pub use moing_testkit::{assert_invalid, assert_status as assert_error};
