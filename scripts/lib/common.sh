@@ -124,7 +124,19 @@ ensure_rust() {
   command -v cargo >/dev/null || die "cargo is required (rustup toolchain 1.95)"
 }
 
+# The service ports 50051-50055 (and the xDS check's 50062-50063) lie inside
+# Linux's ephemeral range: an outgoing connection could take one and make the
+# service's bind fail. Reserve them (best effort; needs root).
+reserve_ports() {
+  local want="8080,9000,18000,50051-50055,50062-50063"
+  if [ "$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null)" != "$want" ]; then
+    as_root sh -c "echo $want > /proc/sys/net/ipv4/ip_local_reserved_ports" 2>/dev/null \
+      || log "could not reserve service ports (not root?); a rare bind conflict is possible"
+  fi
+}
+
 infra_up() {
+  reserve_ports
   ensure_rust
   command -v curl >/dev/null || apt_install curl
   ensure_mariadb
