@@ -25,6 +25,15 @@ pub fn date(d: NaiveDate) -> Date {
     }
 }
 
+/// A `google.type.Date` as a calendar day; None unless it is a full, real date.
+pub fn from_date(d: &Date) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(
+        d.year,
+        u32::try_from(d.month).ok()?,
+        u32::try_from(d.day).ok()?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,14 +8,41 @@ use std::{
     time::{Duration, Instant},
 };
 
+use chrono::NaiveDate;
 use moing_common::client::InternalChannel;
 use moing_proto::moing::moim::v1::{
     CheckMembershipRequest, FilterBlockedByRequest, GetTeamSummaryRequest, ListMemberTeamsRequest,
-    MemberTeam, TeamStatus, team_internal_service_client::TeamInternalServiceClient,
+    MemberTeam, TeamStatus, TeamSummary, team_internal_service_client::TeamInternalServiceClient,
 };
 use uuid::Uuid;
 
-use crate::error::MissionError;
+use crate::{domain::tz, error::MissionError, progress::Span};
+
+/// Membership spans per member in team-local days, in joined order (a member
+/// who left and rejoined has several); an active period has no end.
+pub fn spans(summary: &TeamSummary) -> Vec<(Uuid, Vec<Span>)> {
+    let zone = tz(&summary.time_zone);
+    let day = |t: Option<&prost_types::Timestamp>| {
+        t.and_then(moing_common::convert::from_timestamp)
+            .map(|t| t.with_timezone(&zone).date_naive())
+    };
+    let mut out: Vec<(Uuid, Vec<Span>)> = Vec::new();
+    for m in &summary.memberships {
+        let (Ok(id), Some(from)) = (Uuid::parse_str(&m.member_id), day(m.joined_at.as_ref()))
+        else {
+            continue;
+        };
+        let span = Span {
+            from,
+            to: day(m.left_at.as_ref()),
+        };
+        match out.iter_mut().find(|(x, _)| *x == id) {
+            Some((_, v)) => v.push(span),
+            None => out.push((id, vec![span])),
+        }
+    }
+    out
+}
 
 /// The caller's standing in a team.
 #[derive(Debug, Clone)]
@@ -23,6 +50,8 @@ pub struct Access {
     pub leader: bool,
     pub writable: bool,
     pub time_zone: String,
+    /// First day of the current membership (team time zone).
+    pub joined_on: Option<NaiveDate>,
 }
 
 /// (team, member) → when checked and the answer (None: not a member).
@@ -32,6 +61,7 @@ type Cache = HashMap<(Uuid, Uuid), (Instant, Option<Access>)>;
 pub struct Memberships {
     client: TeamInternalServiceClient<InternalChannel>,
     cache: Mutex<Cache>,
+    sizes: Mutex<HashMap<Uuid, (Instant, i32)>>,
     ttl: Duration,
 }
 
@@ -40,6 +70,7 @@ impl Memberships {
         Self {
             client,
             cache: Mutex::new(HashMap::new()),
+            sizes: Mutex::new(HashMap::new()),
             ttl,
         }
     }
@@ -70,6 +101,11 @@ impl Memberships {
         let entry = (resp.team_found && resp.is_active_member).then_some(Access {
             leader: resp.is_leader,
             writable: resp.team_status == TeamStatus::Active as i32,
+            joined_on: resp
+                .joined_at
+                .as_ref()
+                .and_then(moing_common::convert::from_timestamp)
+                .map(|t| t.with_timezone(&tz(&resp.time_zone)).date_naive()),
             time_zone: resp.time_zone,
         });
         if let Ok(mut cache) = self.cache.lock() {
@@ -106,25 +142,53 @@ impl Memberships {
         }
     }
 
-    /// Active member ids of a team (one GetTeamSummary call).
-    pub async fn team_members(&self, team: Uuid) -> Result<Vec<Uuid>, MissionError> {
-        let summary = self
-            .client
+    /// The team's summary (one GetTeamSummary call); `past` adds ended
+    /// membership periods. TEAM_NOT_FOUND when moim does not know the team.
+    pub async fn summary(&self, team: Uuid, past: bool) -> Result<TeamSummary, MissionError> {
+        self.client
             .clone()
             .get_team_summary(GetTeamSummaryRequest {
                 team_id: team.to_string(),
-                include_past_members: false,
+                include_past_members: past,
                 include_hidden: false,
             })
             .await
-            .map_err(|_| MissionError::Unavailable("the team service"))?
+            .map_err(|s| {
+                if s.code() == tonic::Code::NotFound {
+                    MissionError::TeamNotFound
+                } else {
+                    MissionError::Unavailable("the team service")
+                }
+            })?
             .into_inner()
             .team
-            .unwrap_or_default();
-        Ok(summary
-            .memberships
-            .iter()
-            .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
+            .ok_or(MissionError::TeamNotFound)
+    }
+
+    /// Number of active members, cached like memberships.
+    pub async fn team_size(&self, team: Uuid) -> Result<i32, MissionError> {
+        if let Ok(sizes) = self.sizes.lock()
+            && let Some((at, n)) = sizes.get(&team)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(*n);
+        }
+        let n = self.summary(team, false).await?.member_count;
+        if let Ok(mut sizes) = self.sizes.lock() {
+            if sizes.len() > 50_000 {
+                sizes.clear();
+            }
+            sizes.insert(team, (Instant::now(), n));
+        }
+        Ok(n)
+    }
+
+    /// Active members of a team with the first day of their membership.
+    pub async fn team_members(&self, team: Uuid) -> Result<Vec<(Uuid, NaiveDate)>, MissionError> {
+        let summary = self.summary(team, false).await?;
+        Ok(spans(&summary)
+            .into_iter()
+            .filter_map(|(id, s)| s.last().filter(|s| s.to.is_none()).map(|s| (id, s.from)))
             .collect())
     }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use moing_common::{Validator, layer::principal, outbox::timestamp};
 use moing_proto::moing::mission::v1::{self as pb, mission_service_server::MissionService};
 use tonic::{Request, Response, Status};
@@ -14,6 +14,7 @@ use crate::{
     domain::{self, Kind, Mission, Way},
     encouragement::{Comment, Encouragement, Reactions},
     error::MissionError,
+    progress::{MissionSpan, Span, Standing, standing},
     reports::{Kind as ReportKind, Reports, View},
     storage::{MAX_BYTES, Storage, TYPES},
     store::{Body, Proof, Store},
@@ -171,85 +172,21 @@ impl Missions {
         Ok((access, m))
     }
 
-    /// A member's progress in the mission's current period (internal API).
-    pub async fn progress_of(
+    /// A member's progress on a mission: the current period and the totals
+    /// (`joined`: first day of their membership, when known).
+    pub async fn progress(
         &self,
         m: &Mission,
         member: Uuid,
+        joined: Option<NaiveDate>,
         now: DateTime<Utc>,
     ) -> Result<pb::MissionProgress, MissionError> {
-        self.progress(m, member, now).await
-    }
-
-    /// The caller's progress in the mission's current period.
-    async fn progress(
-        &self,
-        m: &Mission,
-        member: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<pb::MissionProgress, MissionError> {
-        let today = m.today(now);
-        let (from, to, required) = match m.kind {
-            Kind::Once => (
-                m.created_at
-                    .with_timezone(&domain::tz(&m.time_zone))
-                    .date_naive(),
-                today.max(m.created_at.date_naive()),
-                1,
-            ),
-            Kind::Repeat => {
-                let start = domain::week_start(today);
-                (
-                    start,
-                    start + Duration::days(6),
-                    m.times_per_week.unwrap_or(1),
-                )
-            }
-        };
-        let (done, skipped, today_proof) = self
-            .store
-            .member_period(m.id, member, from, to, today)
-            .await?;
-        let slot_proof = match m.kind {
-            Kind::Once => self
-                .store
-                .proofs(m.id, Some((member, true)))
-                .await?
-                .into_iter()
-                .next(),
-            Kind::Repeat => today_proof,
-        };
-        let slot_status = match &slot_proof {
-            None => pb::ProofSlotStatus::Open,
-            Some(p) if p.skipped => pb::ProofSlotStatus::Skipped,
-            Some(_) => pb::ProofSlotStatus::Done,
-        };
-        let used = done + skipped;
-        let can_submit = m.open(now) && slot_proof.is_none() && used < i64::from(required);
-        let result = if !m.ended {
-            pb::MissionResult::Unspecified
-        } else if done >= i64::from(required) {
-            pb::MissionResult::Completed
-        } else if done > 0 {
-            pb::MissionResult::Partial
-        } else if skipped > 0 {
-            pb::MissionResult::Skipped
-        } else {
-            pb::MissionResult::Missed
-        };
-        Ok(pb::MissionProgress {
-            period_start: Some(moing_common::convert::date(from)),
-            period_end: Some(moing_common::convert::date(to)),
-            done_count: done as i32,
-            required_count: required,
-            skipped_count: skipped as i32,
-            period_complete: done >= i64::from(required),
-            slot_status: slot_status as i32,
-            slot_proof_id: slot_proof.map(|p| p.id.to_string()).unwrap_or_default(),
-            can_submit,
-            result: result as i32,
-            ..Default::default()
-        })
+        let rows = self.store.member_rows(m.team_id, m.id, member).await?;
+        let spans = [Span {
+            from: joined.unwrap_or(NaiveDate::MIN),
+            to: None,
+        }];
+        Ok(progress_pb(m, &standing(m, &spans, &rows, now)))
     }
 
     async fn mission_pb(
@@ -261,43 +198,19 @@ impl Missions {
     ) -> Result<pb::Mission, MissionError> {
         let today = m.today(now);
         let from = match m.kind {
-            Kind::Once => m.created_at.date_naive(),
+            Kind::Once => MissionSpan::of(m, now).start,
             Kind::Repeat => domain::week_start(today),
         };
         let (done_members, done_today) = self.store.done_members(m.id, from, today).await?;
-        Ok(pb::Mission {
-            id: m.id.to_string(),
-            team_id: m.team_id.to_string(),
-            title: m.title.clone(),
-            content: m.content.clone(),
-            rule: m.rule.clone(),
-            kind: m.kind.number(),
-            way: m.way.number(),
-            deadline: m.deadline.map(timestamp),
-            times_per_week: m.times_per_week.unwrap_or(0),
-            state: if m.ended {
-                pb::MissionState::Ended
-            } else {
-                pb::MissionState::Active
-            } as i32,
-            end_reason: match m.end_reason.as_deref() {
-                Some("MANUAL") => pb::MissionEndReason::Manual,
-                Some("DEADLINE") => pb::MissionEndReason::Deadline,
-                Some("TEAM_ENDED") => pb::MissionEndReason::TeamEnded,
-                _ => pb::MissionEndReason::Unspecified,
-            } as i32,
-            ended_at: m.ended_at.map(timestamp),
-            maker_member_id: m.maker_id.to_string(),
-            created_at: Some(timestamp(m.created_at)),
-            updated_at: Some(timestamp(m.updated_at)),
-            can_manage: access.leader || m.maker_id == member,
-            my_progress: Some(self.progress(m, member, now).await?),
-            team_progress: Some(pb::TeamMissionProgress {
-                member_count: 0,
-                done_member_count: done_members as i32,
-                done_today_member_count: done_today as i32,
-            }),
-        })
+        let mut pb = mission_fields(m);
+        pb.can_manage = access.leader || m.maker_id == member;
+        pb.my_progress = Some(self.progress(m, member, access.joined_on, now).await?);
+        pb.team_progress = Some(pb::TeamMissionProgress {
+            member_count: self.members.team_size(m.team_id).await?,
+            done_member_count: done_members as i32,
+            done_today_member_count: done_today as i32,
+        });
+        Ok(pb)
     }
 
     async fn record(
@@ -362,8 +275,76 @@ impl Missions {
                     ..Default::default()
                 },
             ),
-            self.progress(&m, member, now).await?,
+            self.progress(&m, member, access.joined_on, now).await?,
         ))
+    }
+}
+
+/// A mission's own fields; progress and `can_manage` are the caller's to fill.
+pub fn mission_fields(m: &Mission) -> pb::Mission {
+    pb::Mission {
+        id: m.id.to_string(),
+        team_id: m.team_id.to_string(),
+        title: m.title.clone(),
+        content: m.content.clone(),
+        rule: m.rule.clone(),
+        kind: m.kind.number(),
+        way: m.way.number(),
+        deadline: m.deadline.map(timestamp),
+        times_per_week: m.times_per_week.unwrap_or(0),
+        state: if m.ended {
+            pb::MissionState::Ended
+        } else {
+            pb::MissionState::Active
+        } as i32,
+        end_reason: match m.end_reason.as_deref() {
+            Some("MANUAL") => pb::MissionEndReason::Manual,
+            Some("DEADLINE") => pb::MissionEndReason::Deadline,
+            Some("TEAM_ENDED") => pb::MissionEndReason::TeamEnded,
+            _ => pb::MissionEndReason::Unspecified,
+        } as i32,
+        ended_at: m.ended_at.map(timestamp),
+        maker_member_id: m.maker_id.to_string(),
+        created_at: Some(timestamp(m.created_at)),
+        updated_at: Some(timestamp(m.updated_at)),
+        ..Default::default()
+    }
+}
+
+/// The wire form of a member's standing on a mission.
+pub fn progress_pb(m: &Mission, s: &Standing) -> pb::MissionProgress {
+    let slot_status = match &s.slot {
+        None => pb::ProofSlotStatus::Open,
+        Some(p) if !p.done => pb::ProofSlotStatus::Skipped,
+        Some(_) => pb::ProofSlotStatus::Done,
+    };
+    let result = if !m.ended {
+        pb::MissionResult::Unspecified
+    } else if s.totals.required == 0 {
+        pb::MissionResult::NotRequired
+    } else if s.totals.done >= s.totals.required {
+        pb::MissionResult::Completed
+    } else if s.totals.done > 0 {
+        pb::MissionResult::Partial
+    } else if s.totals.skipped > 0 {
+        pb::MissionResult::Skipped
+    } else {
+        pb::MissionResult::Missed
+    };
+    pb::MissionProgress {
+        period_start: Some(moing_common::convert::date(s.period.0)),
+        period_end: Some(moing_common::convert::date(s.period.1)),
+        done_count: s.done,
+        required_count: s.required,
+        skipped_count: s.skipped,
+        period_complete: s.done >= s.required,
+        slot_status: slot_status as i32,
+        slot_proof_id: s.slot.map(|p| p.id.to_string()).unwrap_or_default(),
+        can_submit: s.can_submit,
+        last_done_at: s.last_done_at.map(timestamp),
+        total_done_count: s.totals.done,
+        total_required_count: s.totals.required,
+        result: result as i32,
     }
 }
 
@@ -738,20 +719,21 @@ impl MissionService for Missions {
         if !m.open(now) {
             return Err(MissionError::MissionEnded.into());
         }
-        let members: Vec<Uuid> = self
+        let roster: Vec<(Uuid, NaiveDate)> = self
             .members
             .team_members(team)
             .await?
             .into_iter()
-            .filter(|x| *x != who.member_id)
+            .filter(|(x, _)| *x != who.member_id)
             .collect();
+        let members: Vec<Uuid> = roster.iter().map(|(x, _)| *x).collect();
         let blocked = self
             .members
             .blocked_either_way(who.member_id, &members)
             .await?;
         let mut targets = Vec::new();
-        for member in members.into_iter().filter(|x| !blocked.contains(x)) {
-            let progress = self.progress(&m, member, now).await?;
+        for (member, joined) in roster.into_iter().filter(|(x, _)| !blocked.contains(x)) {
+            let progress = self.progress(&m, member, Some(joined), now).await?;
             if progress.period_complete || progress.slot_status == pb::ProofSlotStatus::Done as i32
             {
                 continue;
@@ -804,16 +786,20 @@ impl MissionService for Missions {
         if !m.open(now) {
             return Err(MissionError::MissionEnded.into());
         }
-        if self.members.check(team, target).await.is_err()
-            || !self
-                .members
-                .blocked_either_way(who.member_id, &[target])
-                .await?
-                .is_empty()
+        let Ok(target_access) = self.members.check(team, target).await else {
+            return Err(MissionError::PokeTargetNotFound.into());
+        };
+        if !self
+            .members
+            .blocked_either_way(who.member_id, &[target])
+            .await?
+            .is_empty()
         {
             return Err(MissionError::PokeTargetNotFound.into());
         }
-        let progress = self.progress(&m, target, now).await?;
+        let progress = self
+            .progress(&m, target, target_access.joined_on, now)
+            .await?;
         if progress.period_complete || progress.slot_status == pb::ProofSlotStatus::Done as i32 {
             return Err(MissionError::PokeTargetDone.into());
         }
@@ -858,24 +844,8 @@ impl MissionService for Missions {
         v.finish().map_err(MissionError::from)?;
         self.access(team, who.member_id).await?;
         let (points, updated) = crate::pokes::team_score(&self.encouragement.pool, team).await?;
-        let (level, start, next) = crate::pokes::level(points);
         Ok(Response::new(pb::GetTeamScoreResponse {
-            score: Some(pb::TeamScore {
-                team_id: team.to_string(),
-                points,
-                level,
-                level_start_points: start,
-                next_level_points: next,
-                points_to_next_level: next - points,
-                rule: Some(pb::ScoreRule {
-                    points_per_done_proof: crate::pokes::POINTS_PER_PROOF as i32,
-                    once_all_done_bonus: crate::pokes::ONCE_BONUS as i32,
-                    weekly_all_done_bonus: crate::pokes::WEEKLY_BONUS as i32,
-                    level_step_points: crate::pokes::LEVEL_STEP as i32,
-                    description: "+10 per first done proof of a day, +30 when every member completes a one-time mission, +50 when every member meets a weekly target; level L starts at 100·L(L−1)/2 points".into(),
-                }),
-                updated_at: updated.map(timestamp),
-            }),
+            score: Some(crate::pokes::score_pb(team, points, updated, true)),
         }))
     }
 
@@ -1468,7 +1438,10 @@ impl MissionService for Missions {
             tracing::warn!(error = %e, "photo of a deleted proof not removed");
         }
         Ok(Response::new(pb::DeleteProofResponse {
-            my_progress: Some(self.progress(&m, who.member_id, now).await?),
+            my_progress: Some(
+                self.progress(&m, who.member_id, access.joined_on, now)
+                    .await?,
+            ),
         }))
     }
 

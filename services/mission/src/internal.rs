@@ -1,7 +1,7 @@
 //! `moing.mission.v1.MissionInternalService` (service credential only): what
 //! notification's reminders and other services need — missions due or unproven,
 //! team scores, and storage helpers for images owned by other services.
-//! GetTeamProgress (the goal board's feed) lands with the board issue.
+//! GetTeamProgress (the goal board's feed) is in `goal`.
 
 use chrono::Utc;
 use moing_common::{Validator, outbox::timestamp};
@@ -57,17 +57,7 @@ impl MissionInternalService for Missions {
         for team in teams {
             let (points, updated) =
                 crate::pokes::team_score(&self.encouragement.pool, team).await?;
-            let (level, start, next) = crate::pokes::level(points);
-            scores.push(pb::TeamScore {
-                team_id: team.to_string(),
-                points,
-                level,
-                level_start_points: start,
-                next_level_points: next,
-                points_to_next_level: next - points,
-                rule: None,
-                updated_at: updated.map(timestamp),
-            });
+            scores.push(crate::pokes::score_pb(team, points, updated, false));
         }
         Ok(Response::new(pb::BatchGetTeamScoresResponse { scores }))
     }
@@ -194,8 +184,8 @@ impl MissionInternalService for Missions {
         let mut missions = Vec::with_capacity(page.len());
         for m in &page {
             let mut unproven = Vec::new();
-            for member in self.members.team_members(m.team_id).await? {
-                let p = self.progress_of(m, member, now).await?;
+            for (member, joined) in self.members.team_members(m.team_id).await? {
+                let p = self.progress(m, member, Some(joined), now).await?;
                 if !p.period_complete {
                     unproven.push(member.to_string());
                 }
@@ -212,6 +202,13 @@ impl MissionInternalService for Missions {
             missions,
             next_page_token: next,
         }))
+    }
+
+    async fn get_team_progress(
+        &self,
+        req: Request<pb::GetTeamProgressRequest>,
+    ) -> Result<Response<pb::GetTeamProgressResponse>, Status> {
+        Ok(Response::new(self.team_progress(req.into_inner()).await?))
     }
 
     async fn list_unproven_members(
@@ -247,8 +244,8 @@ impl MissionInternalService for Missions {
                 .filter(|m| m.open(at))
             {
                 let mut unproven = Vec::new();
-                for member in &members {
-                    let p = self.progress_of(&m, *member, at).await?;
+                for (member, joined) in &members {
+                    let p = self.progress(&m, *member, Some(*joined), at).await?;
                     let proved_today = p.slot_status != pb::ProofSlotStatus::Open as i32;
                     if !p.period_complete && !proved_today {
                         unproven.push(pb::UnprovenMember {

@@ -30,6 +30,33 @@ pub fn level(points: i64) -> (i32, i64, i64) {
     (l as i32, start(l), start(l + 1))
 }
 
+/// The team's score on the wire; `with_rule` adds the documented rule.
+pub fn score_pb(
+    team: Uuid,
+    points: i64,
+    updated: Option<DateTime<Utc>>,
+    with_rule: bool,
+) -> moing_proto::moing::mission::v1::TeamScore {
+    use moing_proto::moing::mission::v1 as pb;
+    let (level, start, next) = level(points);
+    pb::TeamScore {
+        team_id: team.to_string(),
+        points,
+        level,
+        level_start_points: start,
+        next_level_points: next,
+        points_to_next_level: next - points,
+        rule: with_rule.then(|| pb::ScoreRule {
+            points_per_done_proof: POINTS_PER_PROOF as i32,
+            once_all_done_bonus: ONCE_BONUS as i32,
+            weekly_all_done_bonus: WEEKLY_BONUS as i32,
+            level_step_points: LEVEL_STEP as i32,
+            description: "+10 per first done proof of a day, +30 when every member completes a one-time mission, +50 when every member meets a weekly target; level L starts at 100·L(L−1)/2 points".into(),
+        }),
+        updated_at: updated.map(moing_common::convert::timestamp),
+    }
+}
+
 /// Adds points for a done proof's slot (once per slot) inside the proof's transaction.
 pub async fn score_proof(
     conn: &mut MySqlConnection,

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::{
     domain::{Kind, Mission, Way, week_start},
     error::MissionError,
+    progress::ProofRow,
 };
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
@@ -80,6 +81,18 @@ fn proof(r: &MySqlRow) -> Result<Proof, MissionError> {
         caption: r.try_get("caption")?,
         day: r.try_get("day")?,
         created_at: utc(r.try_get("created_at")?),
+    })
+}
+
+fn progress_row(r: &MySqlRow) -> Result<ProofRow, MissionError> {
+    let status: String = r.try_get("status")?;
+    Ok(ProofRow {
+        id: r.try_get("id")?,
+        mission: r.try_get("mission_id")?,
+        member: r.try_get("member_id")?,
+        day: r.try_get("day")?,
+        done: status == "DONE",
+        at: utc(r.try_get("created_at")?),
     })
 }
 
@@ -498,27 +511,59 @@ impl Store {
         rows.iter().map(proof).collect()
     }
 
-    /// (done, skipped, today's proof) of a member in a period of a mission.
-    pub async fn member_period(
+    /// Every live proof and skip of a member on a mission (for their standing).
+    pub async fn member_rows(
         &self,
+        team: Uuid,
         mission: Uuid,
         member: Uuid,
+    ) -> Result<Vec<ProofRow>, MissionError> {
+        let rows = sqlx::query(
+            "SELECT id, mission_id, member_id, day, status, created_at FROM proof \
+             WHERE mission_id = ? AND member_id = ? AND team_id = ? AND deleted_at IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM content_moderation c WHERE c.kind = 'PROOF' AND c.content_id = proof.id AND c.state = 'REMOVED')",
+        )
+        .bind(mission)
+        .bind(member)
+        .bind(team)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(progress_row).collect()
+    }
+
+    /// Live proofs and skips of a team with `day` in [from, to], minus proofs a
+    /// review removed. Reads one range of `ix_proof_progress`, which covers
+    /// every column asked (InnoDB secondary indexes carry the primary key), plus
+    /// the team's few removed proofs.
+    pub async fn team_rows(
+        &self,
+        team: Uuid,
         from: NaiveDate,
         to: NaiveDate,
-        today: NaiveDate,
-    ) -> Result<(i64, i64, Option<Proof>), MissionError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PROOF_COLUMNS} FROM proof WHERE mission_id = ? AND member_id = ? AND deleted_at IS NULL AND day BETWEEN ? AND ?")))
-            .bind(mission)
-            .bind(member)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await?;
-        let proofs: Vec<Proof> = rows.iter().map(proof).collect::<Result<_, _>>()?;
-        let done = proofs.iter().filter(|p| !p.skipped).count() as i64;
-        let skipped = proofs.iter().filter(|p| p.skipped).count() as i64;
-        let today = proofs.into_iter().find(|p| p.day == today);
-        Ok((done, skipped, today))
+    ) -> Result<Vec<ProofRow>, MissionError> {
+        let removed: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT content_id FROM content_moderation WHERE team_id = ? AND state = 'REMOVED' AND kind = 'PROOF'",
+        )
+        .bind(team)
+        .fetch_all(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT id, mission_id, member_id, day, status, created_at FROM proof FORCE INDEX (ix_proof_progress) \
+             WHERE team_id = ? AND day BETWEEN ? AND ? AND deleted_at IS NULL",
+        )
+        .bind(team)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let p = progress_row(r)?;
+            if !removed.contains(&p.id) {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     /// Members with at least one done proof in the period (team progress).

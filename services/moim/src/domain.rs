@@ -178,10 +178,11 @@ pub fn date(v: &mut Validator, field: &str, d: Option<(i32, i32, i32)>) -> Optio
         v.violation(field, "is required");
         return None;
     };
-    let parsed = u32::try_from(m)
-        .ok()
-        .zip(u32::try_from(day).ok())
-        .and_then(|(m, day)| NaiveDate::from_ymd_opt(y, m, day));
+    let parsed = moing_common::convert::from_date(&moing_proto::google::r#type::Date {
+        year: y,
+        month: m,
+        day,
+    });
     if parsed.is_none() {
         v.violation(field, "is not a valid calendar date");
     }

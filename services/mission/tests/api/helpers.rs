@@ -25,11 +25,13 @@ pub struct TestApp {
     pub tokens: Tokens,
     pub db: TestDb,
     pub s3: S3Server,
-    _moim_db: TestDb,
+    #[allow(dead_code)] // the progress bench backdates memberships through it
+    pub moim_db: TestDb,
     _cluster: Cluster,
 }
 
 pub struct Member {
+    pub id: Uuid,
     pub token: String,
 }
 
@@ -49,6 +51,15 @@ fn date(offset: i64) -> Option<Date> {
         month: d.month() as i32,
         day: d.day() as i32,
     })
+}
+
+/// Days left in this Monday–Sunday week in Seoul, today included (a REPEAT
+/// mission created today requires at most that many proofs this week).
+pub fn week_days_left() -> i32 {
+    7 - (Utc::now() + Duration::hours(9))
+        .date_naive()
+        .weekday()
+        .num_days_from_monday() as i32
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -103,7 +114,7 @@ pub async fn spawn_app() -> TestApp {
         tokens,
         db,
         s3,
-        _moim_db: moim_db,
+        moim_db,
         _cluster: cluster,
     }
 }
@@ -119,8 +130,10 @@ impl TestApp {
     }
 
     pub fn member(&self) -> Member {
+        let id = Uuid::now_v7();
         Member {
-            token: self.tokens.access(Uuid::now_v7(), MemberState::Active),
+            id,
+            token: self.tokens.access(id, MemberState::Active),
         }
     }
 

@@ -5,6 +5,7 @@ mod helpers;
 mod internal;
 mod missions;
 mod pokes;
+mod progress;
 mod proofs;
 mod reports;
 mod uploads;
