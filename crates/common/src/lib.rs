@@ -25,6 +25,7 @@ pub mod http;
 pub mod jobs;
 pub mod layer;
 pub mod outbox;
+pub mod reports;
 pub mod server;
 pub mod service;
 pub mod telemetry;

@@ -3,20 +3,21 @@
 //! pending the author's or the leader's review (restore or remove). Reports
 //! only add rows: the content itself is never overwritten.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-use moing_common::{db::is_unique_violation, outbox::Outbox};
+use chrono::{DateTime, Utc};
+use moing_common::{
+    outbox::Outbox,
+    reports::{self as shared, ReportError, Visibility},
+};
 use moing_proto::moing::{
     events::v1::{
         MissionContentHidden, MissionContentReported, MissionContentReviewed, event::Payload,
     },
     mission::v1 as pb,
 };
-use sqlx::{MySqlPool, Row};
+use sqlx::MySqlPool;
 use uuid::Uuid;
 
 use crate::error::MissionError;
-
-pub const THRESHOLD: i64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -56,17 +57,17 @@ pub struct Reports {
     pub outbox: Outbox,
 }
 
+const REASONS: [&str; 6] = [
+    "SPAM",
+    "FAKE_PROOF",
+    "INAPPROPRIATE",
+    "ABUSE",
+    "PRIVACY",
+    "OTHER",
+];
+
 fn reason_name(n: i32) -> Option<&'static str> {
-    [
-        "SPAM",
-        "FAKE_PROOF",
-        "INAPPROPRIATE",
-        "ABUSE",
-        "PRIVACY",
-        "OTHER",
-    ]
-    .get(usize::try_from(n - 1).ok()?)
-    .copied()
+    REASONS.get(usize::try_from(n - 1).ok()?).copied()
 }
 
 impl Reports {
@@ -79,56 +80,31 @@ impl Reports {
         author: Uuid,
         leader: bool,
     ) -> Result<View, MissionError> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ?",
+        let s = shared::standing(
+            &self.pool,
+            kind.as_str(),
+            id,
+            viewer,
+            viewer == author || leader,
         )
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_one(&self.pool)
         .await?;
-        let mine: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM content_report WHERE kind = ? AND content_id = ? AND reporter_id = ?",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .bind(viewer)
-        .fetch_optional(&self.pool)
-        .await?;
-        let row = sqlx::query("SELECT state, hidden_at, reviewed_at FROM content_moderation WHERE kind = ? AND content_id = ?")
-            .bind(kind.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        let (state, hidden_at, reviewed_at) = match row {
-            Some(r) => {
-                let h: NaiveDateTime = r.try_get("hidden_at")?;
-                let rv: Option<NaiveDateTime> = r.try_get("reviewed_at")?;
-                (
-                    Some(r.try_get::<String, _>("state")?),
-                    Some(DateTime::from_naive_utc_and_offset(h, Utc)),
-                    rv.map(|t| DateTime::from_naive_utc_and_offset(t, Utc)),
-                )
-            }
-            None => (None, None, None),
-        };
-        let reviewer = viewer == author || leader;
-        let (visibility, withheld) = match state.as_deref() {
-            Some("REMOVED") => (pb::ContentVisibility::Removed, true),
-            Some("PENDING") => (pb::ContentVisibility::PendingReview, !reviewer),
-            _ if mine.is_some() => (pb::ContentVisibility::HiddenForMe, true),
-            _ => (pb::ContentVisibility::Visible, false),
+        let visibility = match s.visibility {
+            Visibility::Visible => pb::ContentVisibility::Visible,
+            Visibility::HiddenForMe => pb::ContentVisibility::HiddenForMe,
+            Visibility::PendingReview => pb::ContentVisibility::PendingReview,
+            Visibility::Removed => pb::ContentVisibility::Removed,
         };
         Ok(View {
             moderation: pb::Moderation {
                 visibility: visibility as i32,
-                reported_by_me: mine.is_some(),
-                content_withheld: withheld,
-                report_count: if reviewer { count as i32 } else { 0 },
+                reported_by_me: s.reported_by_me,
+                content_withheld: s.withheld,
+                report_count: s.report_count as i32,
             },
-            withheld,
-            state,
-            hidden_at,
-            reviewed_at,
+            withheld: s.withheld,
+            state: s.state,
+            hidden_at: s.hidden_at,
+            reviewed_at: s.reviewed_at,
         })
     }
 
@@ -155,23 +131,23 @@ impl Reports {
         if author == reporter {
             return Err(MissionError::CannotReportOwn);
         }
-        let now = Utc::now().naive_utc();
         let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query("INSERT INTO content_report (kind, content_id, reporter_id, team_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(reporter)
-            .bind(team)
-            .bind(reason)
-            .bind(text)
-            .bind(now)
-            .execute(&mut *tx)
-            .await;
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(MissionError::AlreadyReported),
-            Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
+        let (count, hidden) = match shared::file(
+            &mut tx,
+            kind.as_str(),
+            id,
+            team,
+            reporter,
+            reason,
+            text,
+            Utc::now(),
+        )
+        .await
+        {
+            Err(ReportError::AlreadyReported) => return Err(MissionError::AlreadyReported),
+            Err(ReportError::Db(e)) => return Err(e.into()),
+            Ok(filed) => filed,
+        };
         self.outbox
             .enqueue(
                 &mut tx,
@@ -187,38 +163,22 @@ impl Reports {
                 }),
             )
             .await?;
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ? FOR UPDATE",
-        )
-        .bind(kind.as_str())
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        if count >= THRESHOLD {
-            let hidden = sqlx::query("INSERT IGNORE INTO content_moderation (kind, content_id, team_id, state, hidden_at) VALUES (?, ?, ?, 'PENDING', ?)")
-                .bind(kind.as_str())
-                .bind(id)
-                .bind(team)
-                .bind(now)
-                .execute(&mut *tx)
+        if hidden {
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team),
+                    None,
+                    Payload::MissionContentHidden(MissionContentHidden {
+                        content_kind: kind.number(),
+                        content_id: id.to_string(),
+                        mission_id: mission.to_string(),
+                        content_author_member_id: author.to_string(),
+                        report_count: count as i32,
+                        ..Default::default()
+                    }),
+                )
                 .await?;
-            if hidden.rows_affected() == 1 {
-                self.outbox
-                    .enqueue(
-                        &mut tx,
-                        Some(team),
-                        None,
-                        Payload::MissionContentHidden(MissionContentHidden {
-                            content_kind: kind.number(),
-                            content_id: id.to_string(),
-                            mission_id: mission.to_string(),
-                            content_author_member_id: author.to_string(),
-                            report_count: count as i32,
-                            ..Default::default()
-                        }),
-                    )
-                    .await?;
-            }
         }
         tx.commit().await?;
         self.outbox.wake();
@@ -235,15 +195,7 @@ impl Reports {
         remove: bool,
     ) -> Result<(), MissionError> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE content_moderation SET state = ?, reviewed_at = ? WHERE kind = ? AND content_id = ? AND team_id = ? AND state = 'PENDING'")
-            .bind(if remove { "REMOVED" } else { "RESTORED" })
-            .bind(Utc::now().naive_utc())
-            .bind(kind.as_str())
-            .bind(id)
-            .bind(team)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() == 0 {
+        if !shared::review(&mut tx, kind.as_str(), id, team, remove, Utc::now()).await? {
             return Err(MissionError::ReviewNotPending);
         }
         self.outbox
@@ -282,57 +234,35 @@ impl Reports {
         )>,
         MissionError,
     > {
-        let rows = sqlx::query(
-            "SELECT kind, content_id, state, hidden_at, reviewed_at FROM content_moderation \
-             WHERE team_id = ? AND (? IS NULL OR state = ?) ORDER BY hidden_at DESC",
-        )
-        .bind(team)
-        .bind(state)
-        .bind(state)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let kind: String = r.try_get("kind")?;
-            let kind = if kind == "PROOF" {
-                Kind::Proof
-            } else {
-                Kind::Comment
-            };
-            let id: Uuid = r.try_get("content_id")?;
-            let hidden: NaiveDateTime = r.try_get("hidden_at")?;
-            let reviewed: Option<NaiveDateTime> = r.try_get("reviewed_at")?;
-            let reasons = sqlx::query("SELECT reason, COUNT(*) AS n FROM content_report WHERE kind = ? AND content_id = ? GROUP BY reason")
-                .bind(kind.as_str())
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?;
-            let mut counts = Vec::new();
-            for row in reasons {
-                let name: String = row.try_get("reason")?;
-                let n: i64 = row.try_get("n")?;
-                let number = [
-                    "SPAM",
-                    "FAKE_PROOF",
-                    "INAPPROPRIATE",
-                    "ABUSE",
-                    "PRIVACY",
-                    "OTHER",
-                ]
-                .iter()
-                .position(|r| *r == name)
-                .map_or(6, |i| i as i32 + 1);
-                counts.push((number, n as i32));
-            }
-            out.push((
-                kind,
-                id,
-                r.try_get("state")?,
-                DateTime::from_naive_utc_and_offset(hidden, Utc),
-                reviewed.map(|t| DateTime::from_naive_utc_and_offset(t, Utc)),
-                counts,
-            ));
-        }
-        Ok(out)
+        Ok(shared::moderated(&self.pool, team, state)
+            .await?
+            .into_iter()
+            .map(|m| {
+                let kind = if m.kind == "PROOF" {
+                    Kind::Proof
+                } else {
+                    Kind::Comment
+                };
+                let counts = m
+                    .reasons
+                    .iter()
+                    .map(|(name, n)| {
+                        let number = REASONS
+                            .iter()
+                            .position(|r| r == name)
+                            .map_or(6, |i| i as i32 + 1);
+                        (number, *n as i32)
+                    })
+                    .collect();
+                (
+                    kind,
+                    m.content_id,
+                    m.state,
+                    m.hidden_at,
+                    m.reviewed_at,
+                    counts,
+                )
+            })
+            .collect())
     }
 }

@@ -1,0 +1,225 @@
+//! Reports on user content, shared by the mission service (proofs, proof
+//! comments) and the board service (posts, post comments). A report hides the
+//! item for the reporter at once; the `THRESHOLD`th distinct reporter hides it
+//! for the whole team pending the author's or the leader's review (restore or
+//! remove). Reports only add rows: the content itself is never overwritten.
+//!
+//! Each service owns the two tables in its schema (`content_report`,
+//! `content_moderation`, same DDL) and its own events; this module is the SQL
+//! and the visibility rule. Kinds and reasons are short upper-case names.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use sqlx::{MySqlConnection, MySqlPool, Row};
+use uuid::Uuid;
+
+use crate::db::is_unique_violation;
+
+/// Distinct reporters that put an item under review.
+pub const THRESHOLD: i64 = 3;
+
+/// What a viewer may see of an item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Visible,
+    HiddenForMe,
+    PendingReview,
+    Removed,
+}
+
+/// Reports and moderation of one item, as seen by one viewer.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub visibility: Visibility,
+    /// The body must not be shown to this viewer.
+    pub withheld: bool,
+    pub reported_by_me: bool,
+    /// Report count, given only to the author and the leader (0 otherwise).
+    pub report_count: i64,
+    pub state: Option<String>,
+    pub hidden_at: Option<DateTime<Utc>>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+/// An item under moderation.
+#[derive(Debug, Clone)]
+pub struct Moderated {
+    pub kind: String,
+    pub content_id: Uuid,
+    pub state: String,
+    pub hidden_at: DateTime<Utc>,
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// (reason name, count).
+    pub reasons: Vec<(String, i64)>,
+}
+
+/// Why filing a report failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("already reported")]
+    AlreadyReported,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+/// The item's standing for `viewer`; `reviewer` is true for its author and the
+/// team's leader (they still see content under review).
+pub async fn standing(
+    pool: &MySqlPool,
+    kind: &str,
+    id: Uuid,
+    viewer: Uuid,
+    reviewer: bool,
+) -> Result<Standing, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ?) AS n, \
+         (SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ? AND reporter_id = ?) AS mine, \
+         m.state, m.hidden_at, m.reviewed_at \
+         FROM (SELECT 1) AS one LEFT JOIN content_moderation m ON m.kind = ? AND m.content_id = ?",
+    )
+    .bind(kind)
+    .bind(id)
+    .bind(kind)
+    .bind(id)
+    .bind(viewer)
+    .bind(kind)
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
+    let count: i64 = row.try_get("n")?;
+    let mine: i64 = row.try_get("mine")?;
+    let state: Option<String> = row.try_get("state")?;
+    let hidden_at: Option<NaiveDateTime> = row.try_get("hidden_at")?;
+    let reviewed_at: Option<NaiveDateTime> = row.try_get("reviewed_at")?;
+    let (visibility, withheld) = match state.as_deref() {
+        Some("REMOVED") => (Visibility::Removed, true),
+        Some("PENDING") => (Visibility::PendingReview, !reviewer),
+        _ if mine > 0 => (Visibility::HiddenForMe, true),
+        _ => (Visibility::Visible, false),
+    };
+    Ok(Standing {
+        visibility,
+        withheld,
+        reported_by_me: mine > 0,
+        report_count: if reviewer { count } else { 0 },
+        state,
+        hidden_at: hidden_at.map(utc),
+        reviewed_at: reviewed_at.map(utc),
+    })
+}
+
+/// Files a report inside the caller's transaction (so the caller's event goes
+/// with it). Returns the report count, and whether this report put the item
+/// under review.
+#[allow(clippy::too_many_arguments)]
+pub async fn file(
+    conn: &mut MySqlConnection,
+    kind: &str,
+    id: Uuid,
+    team: Uuid,
+    reporter: Uuid,
+    reason: &str,
+    text: &str,
+    now: DateTime<Utc>,
+) -> Result<(i64, bool), ReportError> {
+    let inserted = sqlx::query("INSERT INTO content_report (kind, content_id, reporter_id, team_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        .bind(kind)
+        .bind(id)
+        .bind(reporter)
+        .bind(team)
+        .bind(reason)
+        .bind(text)
+        .bind(now.naive_utc())
+        .execute(&mut *conn)
+        .await;
+    match inserted {
+        Err(e) if is_unique_violation(&e) => return Err(ReportError::AlreadyReported),
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ? FOR UPDATE",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut hidden = false;
+    if count >= THRESHOLD {
+        hidden = sqlx::query("INSERT IGNORE INTO content_moderation (kind, content_id, team_id, state, hidden_at) VALUES (?, ?, ?, 'PENDING', ?)")
+            .bind(kind)
+            .bind(id)
+            .bind(team)
+            .bind(now.naive_utc())
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1;
+    }
+    Ok((count, hidden))
+}
+
+/// Restores or removes an item under review; false when it is not pending.
+pub async fn review(
+    conn: &mut MySqlConnection,
+    kind: &str,
+    id: Uuid,
+    team: Uuid,
+    remove: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE content_moderation SET state = ?, reviewed_at = ? WHERE kind = ? AND content_id = ? AND team_id = ? AND state = 'PENDING'")
+        .bind(if remove { "REMOVED" } else { "RESTORED" })
+        .bind(now.naive_utc())
+        .bind(kind)
+        .bind(id)
+        .bind(team)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Items under moderation in a team (optionally in one state), newest first,
+/// with their report counts by reason.
+pub async fn moderated(
+    pool: &MySqlPool,
+    team: Uuid,
+    state: Option<&str>,
+) -> Result<Vec<Moderated>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT kind, content_id, state, hidden_at, reviewed_at FROM content_moderation \
+         WHERE team_id = ? AND (? IS NULL OR state = ?) ORDER BY hidden_at DESC",
+    )
+    .bind(team)
+    .bind(state)
+    .bind(state)
+    .fetch_all(pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let kind: String = r.try_get("kind")?;
+        let id: Uuid = r.try_get("content_id")?;
+        let reasons = sqlx::query("SELECT reason, COUNT(*) AS n FROM content_report WHERE kind = ? AND content_id = ? GROUP BY reason")
+            .bind(&kind)
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("reason")?, row.try_get("n")?)))
+            .collect::<Result<Vec<(String, i64)>, sqlx::Error>>()?;
+        out.push(Moderated {
+            kind,
+            content_id: id,
+            state: r.try_get("state")?,
+            hidden_at: utc(r.try_get("hidden_at")?),
+            reviewed_at: r
+                .try_get::<Option<NaiveDateTime>, _>("reviewed_at")?
+                .map(utc),
+            reasons,
+        });
+    }
+    Ok(out)
+}
