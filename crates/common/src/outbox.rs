@@ -342,7 +342,12 @@ impl<H> std::fmt::Debug for EventSinkService<H> {
 
 impl<H: EventHandler> EventSinkService<H> {
     pub fn server(pool: MySqlPool, handler: Arc<H>) -> EventSinkServer<Self> {
-        EventSinkServer::new(Self { pool, handler })
+        EventSinkServer::new(Self::new(pool, handler))
+    }
+
+    /// The sink itself, for a consumer that wraps it (e.g. to act after the commit).
+    pub fn new(pool: MySqlPool, handler: Arc<H>) -> Self {
+        Self { pool, handler }
     }
 }
 

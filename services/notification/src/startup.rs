@@ -1,20 +1,184 @@
 //! Builds the notification service from its settings and serves it on a bound listener.
 
-use moing_common::{layer::AccessPolicy, server::ServerBuilder, service};
-use tokio::net::TcpListener;
+use std::{sync::Arc, time::Duration};
+
+use moing_common::{
+    layer::{AccessPolicy, AuthLayer},
+    server::ServerBuilder,
+    service,
+};
+use moing_proto::moing::{
+    events::v1::event_sink_server::EventSinkServer,
+    notification::v1::{
+        notification_internal_service_server::NotificationInternalServiceServer,
+        notification_service_server::NotificationServiceServer,
+    },
+};
+use sqlx::MySqlPool;
+use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::{MIGRATOR, config::Settings};
+use crate::{
+    MIGRATOR, config::Settings, events::Consumer, fcm::FcmClient, grpc::Notifications,
+    internal::Internal, peers::Peers, push::Dispatcher, reminders::Scheduler,
+    sink::NotificationSink, store,
+};
 
-/// Migrates the schema, then serves until `shutdown` is cancelled.
+/// Serves with access tokens verified against auth's JWKS.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let auth = settings.base.auth_layer(AccessPolicy::default())?;
+    run_with(settings, listener, shutdown, auth).await
+}
+
+/// The parts every replica runs, shared by the server and its background jobs.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    pub pool: MySqlPool,
+    pub peers: Arc<Peers>,
+    pub dispatcher: Dispatcher,
+}
+
+impl Parts {
+    /// Clients and the dispatcher over an already migrated pool.
+    pub fn new(settings: &Settings, pool: MySqlPool) -> anyhow::Result<Self> {
+        let fcm = Arc::new(FcmClient::new(&settings.fcm)?);
+        Ok(Self {
+            dispatcher: Dispatcher::new(pool.clone(), fcm),
+            peers: Arc::new(Peers::from_settings(&settings.base)?),
+            pool,
+        })
+    }
+
+    pub fn scheduler(&self) -> Scheduler {
+        Scheduler::new(
+            self.pool.clone(),
+            self.peers.clone(),
+            self.dispatcher.clone(),
+        )
+    }
+}
+
+/// Runs `work` every `every` until `stop`, logging failures.
+fn every<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    stop: CancellationToken,
+    work: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = work().await {
+                tracing::warn!(job = name, error = %e, "background job failed");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    })
+}
+
+/// Migrates, wires and serves until `shutdown`.
+pub async fn run_with(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    auth: AuthLayer,
+) -> anyhow::Result<()> {
     let base = &settings.base;
     let pool = service::open_database(&base.database, &MIGRATOR).await?;
-    let auth = base.auth_layer(AccessPolicy::default())?;
-    let server = ServerBuilder::new();
-    service::serve(server, listener, base, pool, auth, shutdown).await
+    let parts = Parts::new(&settings, pool.clone())?;
+    let jobs = &settings.jobs;
+    let mut tasks = Vec::new();
+
+    // Held pushes (quiet hours) and anything a delivery left behind.
+    let dispatcher = parts.dispatcher.clone();
+    tasks.push(every(
+        "push",
+        Duration::from_secs(jobs.push_interval_secs.max(1)),
+        shutdown.clone(),
+        move || {
+            let d = dispatcher.clone();
+            async move {
+                d.drain(20).await?;
+                Ok(())
+            }
+        },
+    ));
+    if jobs.reminders_enabled {
+        let scheduler = parts.scheduler();
+        tasks.push(every(
+            "reminders",
+            Duration::from_secs(jobs.reminder_interval_secs.max(1)),
+            shutdown.clone(),
+            move || {
+                let s = scheduler.clone();
+                async move {
+                    s.tick(chrono::Utc::now()).await?;
+                    Ok(())
+                }
+            },
+        ));
+    }
+    let (retention_pool, dispatcher) = (pool.clone(), parts.dispatcher.clone());
+    let (days, batch) = (jobs.retention_days, jobs.retention_batch);
+    tasks.push(every(
+        "retention",
+        Duration::from_secs(jobs.retention_interval_secs.max(1)),
+        shutdown.clone(),
+        move || {
+            let (pool, d) = (retention_pool.clone(), dispatcher.clone());
+            async move {
+                purge(&pool, days, batch).await?;
+                d.expire_stale(Duration::from_secs(600)).await?;
+                Ok(())
+            }
+        },
+    ));
+
+    let consumer = Arc::new(Consumer {
+        peers: parts.peers.clone(),
+    });
+    let sink = NotificationSink::new(pool.clone(), consumer, parts.dispatcher.clone());
+    let server = ServerBuilder::new()
+        .add_service(EventSinkServer::new(sink))
+        .add_service(NotificationInternalServiceServer::new(Internal {
+            pool: pool.clone(),
+            peers: parts.peers.clone(),
+            dispatcher: parts.dispatcher.clone(),
+        }))
+        .add_service(NotificationServiceServer::new(Notifications {
+            pool: pool.clone(),
+            retention_days: jobs.retention_days,
+        }));
+    service::serve(server, listener, base, pool, auth, shutdown).await?;
+    for task in tasks {
+        let _ = task.await;
+    }
+    Ok(())
+}
+
+/// Deletes inbox rows past retention, batch by batch; returns how many went.
+pub async fn purge(pool: &MySqlPool, days: i64, batch: u32) -> anyhow::Result<u64> {
+    let before = chrono::Utc::now() - chrono::Duration::days(days);
+    let mut total = 0;
+    loop {
+        let n = store::purge_before(pool, before, batch).await?;
+        total += n;
+        if n < u64::from(batch) {
+            break;
+        }
+    }
+    if total > 0 {
+        tracing::info!(deleted = total, "inbox retention purge");
+    }
+    Ok(total)
 }
