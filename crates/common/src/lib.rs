@@ -20,6 +20,7 @@ pub mod client;
 pub mod config;
 pub mod convert;
 pub mod db;
+pub mod display;
 pub mod error;
 pub mod http;
 pub mod jobs;

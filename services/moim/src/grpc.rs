@@ -5,9 +5,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use moing_common::client::InternalChannel;
-use moing_proto::moing::auth::v1::{
-    BatchGetMembersRequest, auth_internal_service_client::AuthInternalServiceClient,
-};
+use moing_proto::moing::auth::v1::auth_internal_service_client::AuthInternalServiceClient;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use moing_common::{Validator, layer::principal, outbox::timestamp};
@@ -40,26 +38,10 @@ impl Moim {
     /// Nicknames and image keys in one batch call; empty when auth is unavailable
     /// (the lists still work, names fill in again when auth answers).
     async fn display(&self, ids: &[Uuid]) -> HashMap<Uuid, (String, String)> {
-        let Some(client) = self.auth.clone() else {
-            return HashMap::new();
-        };
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(100) {
-            let req = BatchGetMembersRequest {
-                member_ids: chunk.iter().map(Uuid::to_string).collect(),
-            };
-            match client.clone().batch_get_members(req).await {
-                Ok(resp) => {
-                    for m in resp.into_inner().members {
-                        if let Ok(id) = Uuid::parse_str(&m.member_id) {
-                            out.insert(id, (m.nickname, m.image_key));
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(code = ?e.code(), "display data unavailable"),
-            }
+        match &self.auth {
+            Some(client) => moing_common::display::names(client, ids).await,
+            None => HashMap::new(),
         }
-        out
     }
 }
 

@@ -31,6 +31,7 @@ impl Moim {
             role: m.as_ref().map_or(0, |m| role_pb(m.role)),
             joined_at: m.as_ref().map(|m| timestamp(m.joined_at)),
             team_status: team.as_ref().map_or(0, |t| status_pb(t.status(now))),
+            team_name: team.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
             time_zone: team.map(|t| t.time_zone).unwrap_or_default(),
         })
     }
