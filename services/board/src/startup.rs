@@ -1,20 +1,81 @@
 //! Builds the board service from its settings and serves it on a bound listener.
 
-use moing_common::{layer::AccessPolicy, server::ServerBuilder, service};
+use std::{sync::Arc, time::Duration};
+
+use moing_common::{
+    layer::{AccessPolicy, AuthLayer},
+    server::ServerBuilder,
+    service,
+};
+use moing_proto::moing::{
+    auth::v1::auth_internal_service_client::AuthInternalServiceClient,
+    board::v1::{
+        board_internal_service_server::BoardInternalServiceServer,
+        board_service_server::BoardServiceServer,
+    },
+    mission::v1::mission_internal_service_client::MissionInternalServiceClient,
+    moim::v1::team_internal_service_client::TeamInternalServiceClient,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{MIGRATOR, config::Settings};
+use crate::{MIGRATOR, access::Members, config::Settings, grpc::Board};
 
-/// Migrates the schema, then serves until `shutdown` is cancelled.
+/// Serves with access tokens verified against auth's JWKS.
 pub async fn run(
     settings: Settings,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let auth = settings.base.auth_layer(AccessPolicy::default())?;
+    run_with(settings, listener, shutdown, auth).await
+}
+
+/// Migrates, wires (moim, mission, auth) and serves until `shutdown`.
+pub async fn run_with(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    auth: AuthLayer,
+) -> anyhow::Result<()> {
     let base = &settings.base;
     let pool = service::open_database(&base.database, &MIGRATOR).await?;
-    let auth = base.auth_layer(AccessPolicy::default())?;
-    let server = ServerBuilder::new();
-    service::serve(server, listener, base, pool, auth, shutdown).await
+    let outbox = base.outbox("board");
+    let relays = base.spawn_relays(&pool, &outbox, &shutdown)?;
+    let board = Arc::new(Board {
+        pool: pool.clone(),
+        outbox: outbox.clone(),
+        members: Arc::new(Members::new(
+            TeamInternalServiceClient::new(base.internal_channel("moim")?),
+            Duration::from_secs(5),
+        )),
+        auth: AuthInternalServiceClient::new(base.internal_channel("auth")?),
+        mission: MissionInternalServiceClient::new(base.internal_channel("mission")?),
+        settings: settings.board.clone(),
+    });
+    // Vote deadlines, SKIP LOCKED across replicas.
+    let (job_pool, job_outbox, job_stop) = (pool.clone(), outbox.clone(), shutdown.clone());
+    let every = Duration::from_secs(settings.board.vote_job_interval_secs.max(1));
+    let deadlines = tokio::spawn(async move {
+        loop {
+            if let Err(e) =
+                crate::votes::close_due(&job_pool, &job_outbox, chrono::Utc::now(), 100).await
+            {
+                tracing::warn!(error = %e, "vote deadline job failed");
+            }
+            tokio::select! {
+                _ = job_stop.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    });
+    let server = ServerBuilder::new()
+        .add_service(BoardInternalServiceServer::from_arc(board.clone()))
+        .add_service(BoardServiceServer::from_arc(board));
+    service::serve(server, listener, base, pool, auth, shutdown).await?;
+    let _ = deadlines.await;
+    for relay in relays {
+        let _ = relay.await;
+    }
+    Ok(())
 }

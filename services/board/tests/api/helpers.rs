@@ -1,0 +1,183 @@
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, Duration, Utc};
+use moing_common::{layer::AccessPolicy, token::MemberState};
+use moing_proto::{
+    google::r#type::Date,
+    moing::{
+        board::v1::board_service_client::BoardServiceClient,
+        mission::v1::mission_service_client::MissionServiceClient,
+        moim::v1::{
+            CreateInviteRequest, CreateTeamRequest, JoinTeamRequest,
+            team_service_client::TeamServiceClient,
+        },
+    },
+};
+use moing_testkit::{Cluster, S3Server, TestDb, Tokens};
+use tonic::{Request, transport::Channel};
+use uuid::Uuid;
+
+pub use moing_testkit::{assert_invalid, assert_status};
+
+pub struct TestApp {
+    pub board: BoardServiceClient<Channel>,
+    pub missions: MissionServiceClient<Channel>,
+    pub teams: TeamServiceClient<Channel>,
+    pub tokens: Tokens,
+    pub db: TestDb,
+    pub mission_db: TestDb,
+    pub moim_db: TestDb,
+    _s3: S3Server,
+    _cluster: Cluster,
+}
+
+pub struct Member {
+    pub id: Uuid,
+    pub token: String,
+}
+
+pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
+    let mut req = Request::new(msg);
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {}", m.token).parse().expect("header"),
+    );
+    req
+}
+
+fn date(offset: i64) -> Option<Date> {
+    let d = (Utc::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
+    Some(Date {
+        year: d.year(),
+        month: d.month() as i32,
+        day: d.day() as i32,
+    })
+}
+
+async fn channel(endpoint: String) -> Channel {
+    Channel::from_shared(endpoint)
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect")
+}
+
+pub async fn spawn_app() -> TestApp {
+    moing_testkit::init_logs();
+    let db = TestDb::empty().await.expect("db");
+    let mission_db = TestDb::empty().await.expect("db");
+    let moim_db = TestDb::empty().await.expect("db");
+    let tokens = Tokens::new();
+    let mut cluster = Cluster::bind(&["moim", "mission", "board"])
+        .await
+        .expect("bind");
+    let mut moim = moing_moim::config::Settings::default();
+    moim.base.database.url = moim_db.url.clone();
+    moim.base.auth.service_token = tokens.service_token.clone();
+    let layer = tokens.auth_layer(AccessPolicy::default());
+    cluster
+        .spawn("moim", |l, stop| {
+            moing_moim::startup::run_with(moim, l, stop, layer)
+        })
+        .expect("moim");
+    let s3 = S3Server::start("moing-media").await.expect("s3");
+    let mut mission = moing_mission::config::Settings::default();
+    mission.base.database.url = mission_db.url.clone();
+    mission.s3.endpoint = s3.endpoint();
+    mission.s3.access_key = s3.access_key.clone();
+    mission.s3.secret_key = s3.secret_key.clone();
+    mission.s3.region = s3.region.clone();
+    mission.s3.bucket = s3.bucket.clone();
+    mission.base.auth.service_token = tokens.service_token.clone();
+    mission.base.services = BTreeMap::from([("moim".into(), cluster.endpoint("moim"))]);
+    let layer = tokens.auth_layer(AccessPolicy::default());
+    cluster
+        .spawn("mission", |l, stop| {
+            moing_mission::startup::run_with(mission, l, stop, layer)
+        })
+        .expect("mission");
+    let mut board = moing_board::config::Settings::default();
+    board.base.database.url = db.url.clone();
+    board.base.auth.service_token = tokens.service_token.clone();
+    board.base.services = BTreeMap::from([
+        ("moim".into(), cluster.endpoint("moim")),
+        ("mission".into(), cluster.endpoint("mission")),
+        // No auth here: display names stay empty, everything else works.
+        ("auth".into(), "http://127.0.0.1:9".into()),
+    ]);
+    let layer = tokens.auth_layer(AccessPolicy::default());
+    cluster
+        .spawn("board", |l, stop| {
+            moing_board::startup::run_with(board, l, stop, layer)
+        })
+        .expect("board");
+    TestApp {
+        board: BoardServiceClient::new(channel(cluster.endpoint("board")).await),
+        missions: MissionServiceClient::new(channel(cluster.endpoint("mission")).await),
+        teams: TeamServiceClient::new(channel(cluster.endpoint("moim")).await),
+        tokens,
+        db,
+        mission_db,
+        moim_db,
+        _s3: s3,
+        _cluster: cluster,
+    }
+}
+
+impl TestApp {
+    pub fn member(&self) -> Member {
+        let id = Uuid::now_v7();
+        Member {
+            id,
+            token: self.tokens.access(id, MemberState::Active),
+        }
+    }
+
+    /// A team led by `leader`; returns (team id, invite code).
+    pub async fn team(&self, leader: &Member) -> (String, String) {
+        let team = self
+            .teams
+            .clone()
+            .create_team(as_member(
+                leader,
+                CreateTeamRequest {
+                    name: "보드팀".into(),
+                    category: 1,
+                    start_date: date(0),
+                    end_date: date(30),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("team")
+            .into_inner()
+            .team
+            .expect("team")
+            .team_id;
+        let code = self
+            .teams
+            .clone()
+            .create_invite(as_member(
+                leader,
+                CreateInviteRequest {
+                    team_id: team.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("invite")
+            .into_inner()
+            .invite
+            .expect("invite")
+            .code;
+        (team, code)
+    }
+
+    pub async fn join(&self, code: &str, m: &Member) {
+        self.teams
+            .clone()
+            .join_team(as_member(m, JoinTeamRequest { code: code.into() }))
+            .await
+            .expect("join");
+    }
+}

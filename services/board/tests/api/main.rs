@@ -1,0 +1,5 @@
+//! API tests of the board service through the generated gRPC client, with moim
+//! and mission in process (real MariaDB for each).
+
+mod board;
+mod helpers;
