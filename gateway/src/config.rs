@@ -3,13 +3,18 @@
 
 use std::net::SocketAddr;
 
-use moing_common::config::{AuthSettings, ClientSettings, Endpoints, LogSettings};
+use moing_common::{
+    admin::AdminSettings,
+    config::{AuthSettings, ClientSettings, Endpoints, LogSettings},
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// The admin HTTP port (`/healthz`, `/readyz`, `/metrics`); 9080 in development.
+    pub admin: AdminSettings,
     pub log: LogSettings,
     pub client: ClientSettings,
     /// Issuer/audience of access tokens and the auth endpoint serving the JWKS.
@@ -43,6 +48,9 @@ impl Default for Settings {
         .collect();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin: AdminSettings {
+                listen: Some(SocketAddr::from(([127, 0, 0, 1], 9080))),
+            },
             log: LogSettings::default(),
             client: ClientSettings {
                 connect_timeout_ms: 1_000,

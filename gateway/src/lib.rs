@@ -11,11 +11,15 @@
 //!   and per-address rate limits; plus CORS, body limit, request ids, deadlines.
 //! - Internal services (`*InternalService`, `moing.events.v1.EventSink`) are never
 //!   routed. `GET /healthz`, `GET /.well-known/jwks.json`.
+//! - Observability ([`observe`]): a span per request continued by every upstream
+//!   call (W3C `traceparent`), edge metrics; `/healthz`, `/readyz` and `/metrics`
+//!   on the admin port (`admin.listen`, 9080 in development).
 
 pub mod codec;
 pub mod config;
 pub mod edge;
 pub mod errors;
+pub mod observe;
 pub mod openapi;
 pub mod proxy;
 pub mod rest;

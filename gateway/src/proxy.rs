@@ -87,6 +87,9 @@ impl Service<Request<Body>> for GrpcProxy {
                 Ok(p) => p,
                 Err(status) => return Ok(status.into_http()),
             };
+            if let Some(p) = &principal {
+                moing_common::observe::record_member(&p.member_id);
+            }
             let address = client_address(&req);
             if let Err(status) = gateway.limiter.check(&address, principal.as_ref()) {
                 return Ok(status.into_http());

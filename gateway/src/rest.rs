@@ -47,6 +47,7 @@ pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response
             return resp;
         }
     };
+    tracing::Span::current().record("rpc.method", route.method.full_name());
     let address = client_address(&req);
     let authorization = req
         .headers()
@@ -61,6 +62,9 @@ pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response
         Ok(p) => p,
         Err(status) => return error_response(&status),
     };
+    if let Some(p) = &principal {
+        moing_common::observe::record_member(&p.member_id);
+    }
     if let Err(status) = gateway.limiter.check(&address, principal.as_ref()) {
         return error_response(&status);
     }

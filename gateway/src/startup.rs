@@ -134,6 +134,7 @@ pub fn router(settings: &Settings) -> anyhow::Result<Router> {
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                .layer(axum::middleware::from_fn(crate::observe::edge))
                 .layer(cors(settings))
                 .layer(RequestBodyLimitLayer::new(settings.body_limit_bytes)),
         ))
@@ -146,6 +147,9 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let app = router(&settings)?;
+    let admin = moing_common::admin::Admin::new("gateway")
+        .spawn(&settings.admin, shutdown.clone())
+        .await;
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
@@ -155,7 +159,15 @@ pub async fn run(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .with_graceful_shutdown({
+        let shutdown = shutdown.clone();
+        async move { shutdown.cancelled().await }
+    })
     .await?;
+    shutdown.cancel();
+    if let Some((_, task)) = admin {
+        let _ = task.await;
+    }
+    moing_common::telemetry::flush().await;
     Ok(())
 }

@@ -2,9 +2,12 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use moing_common::{client::lazy_channel, service::GrpcJwksClient, token::TokenVerifier};
+use moing_common::{
+    client::{TracedChannel, lazy_channel, traced_channel},
+    service::GrpcJwksClient,
+    token::TokenVerifier,
+};
 use prost_reflect::DescriptorPool;
-use tonic::transport::Channel;
 
 use crate::{
     config::Settings,
@@ -16,7 +19,8 @@ use crate::{
 pub struct Gateway {
     pub pool: DescriptorPool,
     pub routes: Vec<Route>,
-    pub upstreams: HashMap<String, Channel>,
+    /// Traced: each upstream call gets a client span and `traceparent`.
+    pub upstreams: HashMap<String, TracedChannel>,
     pub edge: EdgeAuth,
     pub limiter: RateLimiter,
     pub openapi: bytes::Bytes,
@@ -38,7 +42,7 @@ impl Gateway {
         let routes = routes::build(&pool);
         let mut upstreams = HashMap::new();
         for (name, endpoint) in &settings.services {
-            upstreams.insert(name.clone(), lazy_channel(endpoint, &settings.client)?);
+            upstreams.insert(name.clone(), traced_channel(endpoint, &settings.client)?);
         }
         let jwks_endpoint = settings
             .services
@@ -73,7 +77,7 @@ impl Gateway {
     }
 
     /// The upstream channel owning a service (`moing.<svc>.v1.X` → `<svc>`).
-    pub fn upstream(&self, service_full_name: &str) -> Option<Channel> {
+    pub fn upstream(&self, service_full_name: &str) -> Option<TracedChannel> {
         if !moing_proto::is_public_service(service_full_name) {
             return None;
         }

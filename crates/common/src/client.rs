@@ -1,5 +1,6 @@
-//! Outbound gRPC channels: lazy connect, connect and request deadlines, and the
-//! service credential on every call to an internal service.
+//! Outbound gRPC channels: lazy connect, connect and request deadlines, the
+//! service credential on every call to an internal service, and tracing
+//! (a client span and W3C `traceparent` per call, see [`crate::observe`]).
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use tonic::{
     transport::{Channel, Endpoint},
 };
 
-use crate::{config::ClientSettings, layer::SERVICE_TOKEN_HEADER};
+use crate::{config::ClientSettings, layer::SERVICE_TOKEN_HEADER, observe::Traced};
 
 /// A channel that connects on first use, so services start in any order.
 pub fn lazy_channel(endpoint: &str, settings: &ClientSettings) -> anyhow::Result<Channel> {
@@ -45,16 +46,24 @@ impl Interceptor for ServiceCredential {
     }
 }
 
-/// A channel to an internal service, carrying the service credential.
-pub type InternalChannel = InterceptedService<Channel, ServiceCredential>;
+/// A channel to an internal service, carrying the service credential; each
+/// call gets a client span and `traceparent` ([`Traced`]).
+pub type InternalChannel = Traced<InterceptedService<Channel, ServiceCredential>>;
 
 pub fn internal_channel(
     endpoint: &str,
     settings: &ClientSettings,
     service_token: &str,
 ) -> anyhow::Result<InternalChannel> {
-    Ok(InterceptedService::new(
+    Ok(Traced::new(InterceptedService::new(
         lazy_channel(endpoint, settings)?,
         ServiceCredential::new(service_token)?,
-    ))
+    )))
+}
+
+/// A [`lazy_channel`] whose calls are traced and propagate `traceparent`.
+pub type TracedChannel = Traced<Channel>;
+
+pub fn traced_channel(endpoint: &str, settings: &ClientSettings) -> anyhow::Result<TracedChannel> {
+    Ok(Traced::new(lazy_channel(endpoint, settings)?))
 }

@@ -133,6 +133,8 @@ pub struct LogSettings {
     pub json: bool,
     /// An `EnvFilter` directive, overridden by `RUST_LOG` when that is set.
     pub filter: String,
+    /// OTLP/gRPC collector for traces (`http://otel-collector:4317`); empty: no export.
+    pub otlp_endpoint: String,
 }
 
 impl Default for LogSettings {
@@ -140,6 +142,7 @@ impl Default for LogSettings {
         Self {
             json: false,
             filter: "info,sqlx=warn,h2=warn,tower=warn".into(),
+            otlp_endpoint: String::new(),
         }
     }
 }

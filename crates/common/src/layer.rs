@@ -184,6 +184,7 @@ where
                         .into();
                         return Ok(status.into_http());
                     }
+                    crate::observe::record_member(&principal.member_id);
                     req.extensions_mut().insert(principal);
                 }
             }

@@ -13,9 +13,13 @@
 //! - [`outbox`]: transactional outbox, relay, and the de-duplicating event sink.
 //! - [`jobs`]: `FOR UPDATE SKIP LOCKED` claiming of due background work.
 //! - [`service`]: base settings and the standard run loop of a service.
+//! - [`observe`]: per-call spans, W3C trace propagation and RPC metrics.
+//! - [`metrics`]: the Prometheus registry any crate records into by name.
+//! - [`admin`]: the admin HTTP port (`/healthz`, `/readyz`, `/metrics`).
 //!
 //! Admission rule: code lives here only when two or more crates use it.
 
+pub mod admin;
 pub mod client;
 pub mod config;
 pub mod convert;
@@ -25,6 +29,8 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod layer;
+pub mod metrics;
+pub mod observe;
 pub mod outbox;
 pub mod reports;
 pub mod server;

@@ -1,7 +1,7 @@
 //! The gRPC server every service runs: its own services plus health, reflection
 //! (v1 and v1alpha, with the health descriptors registered so grpcurl-style tools
-//! can call health too), the standard layers (trace, request timeout, auth), and
-//! graceful shutdown.
+//! can call health too), the standard layers (span + metrics per call from
+//! [`crate::observe::RpcLayer`], request timeout, auth), and graceful shutdown.
 //!
 //! Like mini-redis, the server takes an already-bound listener and a shutdown
 //! future, so tests bind port 0 and connect without sleeping.
@@ -147,11 +147,8 @@ impl ServerBuilder {
             .timeout(settings.request_timeout())
             .concurrency_limit_per_connection(settings.concurrency_limit_per_connection)
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            // Client-caused statuses are normal traffic, not failures worth an
-            // error line; internal errors are logged where they are mapped.
-            .layer(tower_http::trace::TraceLayer::new_for_grpc().on_failure(
-                tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG),
-            ))
+            // Outermost: the span, request id and metrics cover auth refusals too.
+            .layer(crate::observe::RpcLayer)
             .layer(tower_http::set_header::SetResponseHeaderLayer::overriding(
                 http::HeaderName::from_static("x-served-by"),
                 served_by,

@@ -11,8 +11,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
+use crate::{client::TracedChannel, observe::Traced};
+
 use crate::{
-    client::{InternalChannel, internal_channel, lazy_channel},
+    admin::{Admin, AdminSettings},
+    client::{InternalChannel, internal_channel},
     config::{
         AuthSettings, ClientSettings, DatabaseSettings, Endpoints, Environment, GrpcSettings,
         LogSettings,
@@ -38,6 +41,8 @@ pub struct BaseSettings {
     pub services: Endpoints,
     /// Event subscribers of this service's outbox: name → EventSink endpoint.
     pub subscribers: Endpoints,
+    /// The admin HTTP port: `/healthz`, `/readyz`, `/metrics`.
+    pub admin: AdminSettings,
 }
 
 impl BaseSettings {
@@ -45,6 +50,7 @@ impl BaseSettings {
     pub fn development(service: &str, port: u16) -> Self {
         Self {
             grpc: GrpcSettings::with_port(port),
+            admin: AdminSettings::for_grpc_port(port),
             database: DatabaseSettings {
                 url: format!(
                     "mysql://moing_{service}:dev_{service}@127.0.0.1:3306/moing_{service}"
@@ -67,7 +73,7 @@ impl BaseSettings {
 
     /// The verification layer, fetching keys from auth's `GetJwks`.
     pub fn auth_layer(&self, policy: AccessPolicy) -> anyhow::Result<AuthLayer> {
-        let channel = lazy_channel(&self.auth.jwks_endpoint, &self.client)?;
+        let channel = crate::client::traced_channel(&self.auth.jwks_endpoint, &self.client)?;
         let verifier = TokenVerifier::new(
             Arc::new(GrpcJwks { channel }),
             &self.auth.issuer,
@@ -114,7 +120,7 @@ impl BaseSettings {
 /// JWKS from the auth service over gRPC.
 #[derive(Debug, Clone)]
 pub struct GrpcJwks {
-    channel: Channel,
+    channel: TracedChannel,
 }
 
 /// The same source for callers that hold their own channel (the gateway).
@@ -122,7 +128,9 @@ pub type GrpcJwksClient = GrpcJwks;
 
 impl GrpcJwks {
     pub fn new(channel: Channel) -> Self {
-        Self { channel }
+        Self {
+            channel: Traced::new(channel),
+        }
     }
 }
 
@@ -160,7 +168,19 @@ pub async fn open_database(
     Ok(pool)
 }
 
-/// Serves `server` until `shutdown`, with health following the database.
+/// `moing.<svc>.v1.X` among the served names → `<svc>` (for metric labels).
+fn service_label(names: &[&'static str]) -> String {
+    names
+        .iter()
+        .filter_map(|n| n.strip_prefix("moing."))
+        .filter_map(|n| n.split('.').next())
+        .find(|svc| *svc != "events")
+        .unwrap_or("unknown")
+        .to_owned()
+}
+
+/// Serves `server` until `shutdown`, with health following the database, and
+/// the admin port (`/healthz`, `/readyz`, `/metrics`) when configured.
 pub async fn serve(
     server: ServerBuilder,
     listener: TcpListener,
@@ -169,6 +189,7 @@ pub async fn serve(
     auth: AuthLayer,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let pool_for_admin = pool.clone();
     let watcher = watch_dependency(
         server.health(),
         server.service_names(),
@@ -179,6 +200,11 @@ pub async fn serve(
         },
         shutdown.clone(),
     );
+    // Bound before gRPC serves: once a call succeeds, the admin port answers too.
+    let admin = Admin::new(&service_label(&server.service_names()))
+        .with_database(pool_for_admin, base.subscribers.keys().cloned().collect())
+        .spawn(&base.admin, shutdown.clone())
+        .await;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, services = ?server.service_names(), "serving grpc");
     let stop = shutdown.clone();
@@ -189,6 +215,10 @@ pub async fn serve(
         .await?;
     shutdown.cancel();
     let _ = watcher.await;
+    if let Some((_, task)) = admin {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
+    crate::telemetry::flush().await;
     Ok(())
 }

@@ -1,28 +1,94 @@
-//! Tracing initialisation: an env filter, human lines in development, JSON in production.
+//! Tracing initialisation: an env filter, human lines in development, JSON in
+//! production, and OpenTelemetry spans (exported over OTLP/gRPC when
+//! `log.otlp_endpoint` is set).
+//!
+//! The OpenTelemetry layer is installed even without an exporter: it gives every
+//! span a trace id, which log lines carry and [`crate::observe`] propagates as
+//! W3C `traceparent`, so a request is followable by its ids with export off.
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use std::sync::OnceLock;
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::{Resource, propagation::TraceContextPropagator, trace::SdkTracerProvider};
+use tracing_subscriber::{EnvFilter, Layer, filter::LevelFilter, fmt, prelude::*};
 
 use crate::config::LogSettings;
 
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
 /// Installs the global subscriber once; later calls (tests) are ignored.
 pub fn init(service: &str, settings: &LogSettings) {
+    if let Err(e) = try_init(service, settings) {
+        // Usually "already initialised" in tests; printed because logging may not exist.
+        eprintln!("telemetry not initialised: {e}");
+    }
+}
+
+/// Like [`init`], reporting why it did not install (already installed, bad
+/// exporter endpoint). Must run inside a Tokio runtime when exporting.
+pub fn try_init(service: &str, settings: &LogSettings) -> anyhow::Result<()> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let registry = tracing_subscriber::registry().with(filter);
-    let result = if settings.json {
-        registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true),
-            )
-            .try_init()
+    let provider = tracer_provider(service, &settings.otlp_endpoint)?;
+    // Spans are exported at INFO and above whatever the log filter says.
+    let otel = tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer(service.to_owned()))
+        .with_filter(LevelFilter::INFO);
+    let fmt_layer = if settings.json {
+        fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            // The whole span list, so ids of the outer call span reach every line.
+            .with_span_list(true)
+            .with_filter(filter)
+            .boxed()
     } else {
-        registry.with(fmt::layer().with_target(false)).try_init()
+        fmt::layer().with_target(false).with_filter(filter).boxed()
     };
-    if result.is_ok() {
-        tracing::info!(service, "telemetry initialised");
+    tracing_subscriber::registry()
+        .with(otel)
+        .with(fmt_layer)
+        .try_init()?;
+    opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    opentelemetry::global::set_tracer_provider(provider.clone());
+    let exporting = !settings.otlp_endpoint.is_empty();
+    let _ = PROVIDER.set(provider);
+    tracing::info!(
+        service,
+        otlp = exporting,
+        json = settings.json,
+        "telemetry initialised"
+    );
+    Ok(())
+}
+
+fn tracer_provider(service: &str, endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
+    let resource = Resource::builder()
+        .with_service_name(service.to_owned())
+        .build();
+    let builder = SdkTracerProvider::builder().with_resource(resource);
+    if endpoint.is_empty() {
+        return Ok(builder.build());
+    }
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()?;
+    Ok(builder.with_batch_exporter(exporter).build())
+}
+
+/// Exports the spans still buffered (at shutdown, or before a test reads its
+/// collector). A no-op without [`init`].
+pub async fn flush() {
+    if let Some(provider) = PROVIDER.get() {
+        // The batch processor blocks its caller while the runtime sends.
+        let provider = provider.clone();
+        let flushed = tokio::task::spawn_blocking(move || provider.force_flush()).await;
+        if let Ok(Err(e)) = flushed {
+            tracing::warn!(error = %e, "span export flush failed");
+        }
     }
 }

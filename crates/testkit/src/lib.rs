@@ -37,6 +37,7 @@ pub fn init_logs() {
         &moing_common::config::LogSettings {
             json: false,
             filter: "warn".into(),
+            ..Default::default()
         },
     );
 }
