@@ -4,6 +4,7 @@
 //! - [`TestRedis`]: a Redis key namespace per test, cleaned afterwards.
 //! - [`S3Server`]: the embedded S3 server (s3s-fs) verifying real SigV4 signatures.
 //! - [`KakaoProvider`], [`OidcProvider`]: social provider stand-ins (real protocols).
+//! - [`FcmServer`]: an FCM HTTP v1 stand-in (OAuth grant, messages:send, FCM's errors).
 //! - [`Tokens`]: a signing key and signed access tokens, with a matching verifier.
 //! - [`assert_status`], [`assert_invalid`]: checks of the error model on failed calls.
 //! - [`Cluster`]: binds port 0 for each named service first, then starts them, so
@@ -15,6 +16,7 @@
 mod assert;
 mod cluster;
 mod db;
+mod fcm;
 mod outage;
 mod providers;
 mod redis_ns;
@@ -24,6 +26,7 @@ mod tokens;
 pub use assert::{assert_invalid, assert_status};
 pub use cluster::Cluster;
 pub use db::{TestDb, admin_url};
+pub use fcm::{FcmFailure, FcmServer, ReceivedMessage};
 pub use outage::Outage;
 pub use providers::{KakaoProvider, OidcProvider};
 pub use redis_ns::TestRedis;

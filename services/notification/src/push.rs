@@ -76,9 +76,18 @@ impl Dispatcher {
 
     /// Rounds until nothing due is left (or `max_rounds`).
     pub async fn drain(&self, max_rounds: usize) -> Result<Dispatched, sqlx::Error> {
+        self.drain_at(None, max_rounds).await
+    }
+
+    /// Like [`Dispatcher::drain`], sending what is due at `at` (default: now).
+    pub async fn drain_at(
+        &self,
+        at: Option<DateTime<Utc>>,
+        max_rounds: usize,
+    ) -> Result<Dispatched, sqlx::Error> {
         let mut total = Dispatched::default();
         for _ in 0..max_rounds {
-            let done = self.round(Utc::now()).await?;
+            let done = self.round(at.unwrap_or_else(Utc::now)).await?;
             if done.total() == 0 {
                 break;
             }

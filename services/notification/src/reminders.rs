@@ -125,7 +125,11 @@ impl Scheduler {
         let planned = self.plan(now).await?;
         let mut tick = self.run_due(now).await?;
         tick.planned = planned;
-        if let Err(e) = self.dispatcher.drain(100).await {
+        if let Err(e) = self
+            .dispatcher
+            .drain_at(Some(now.max(Utc::now())), 100)
+            .await
+        {
             tracing::warn!(error = %e, "reminder pushes left to the push job");
         }
         Ok(tick)

@@ -1,0 +1,453 @@
+//! A local stand-in for FCM HTTP v1, speaking its protocol:
+//! - `POST /token`: the OAuth JWT-bearer grant. The RS256 assertion is
+//!   verified with the service account's public key (`iss` = client email,
+//!   `aud` = this endpoint, the messaging scope, at most an hour long) and an
+//!   access token is issued (`{"access_token","expires_in","token_type"}`),
+//!   or `400 {"error":"invalid_grant"}`.
+//! - `POST /v1/projects/{project}/messages:send`: needs a live access token
+//!   (else 401 UNAUTHENTICATED), answers `{"name":"projects/p/messages/n"}`,
+//!   or FCM's error JSON for tokens scripted to fail: UNREGISTERED (404),
+//!   INVALID_ARGUMENT (400), QUOTA_EXCEEDED (429 with `Retry-After`),
+//!   UNAVAILABLE (503).
+//!
+//! Tests read back what it received and how many sends were in flight at once.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use axum::{
+    Json, Router,
+    extract::{Path, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+const KEY_PEM: &str = include_str!("../keys/oidc-1.pem");
+const KEY_MODULUS: &str = include_str!("../keys/oidc-1.modulus");
+pub const PROJECT: &str = "moing-test";
+pub const CLIENT_EMAIL: &str = "fcm-sender@moing-test.iam.gserviceaccount.com";
+const SCOPE: &str = "https://www.googleapis.com/auth/firebase.messaging";
+
+/// How sends to one device token fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FcmFailure {
+    /// 404 UNREGISTERED: the app was uninstalled; always.
+    Unregistered,
+    /// 400 INVALID_ARGUMENT: not a valid registration token; always.
+    InvalidToken,
+    /// 429 QUOTA_EXCEEDED with `Retry-After: secs`, for the next `times` sends.
+    QuotaExceeded { retry_after_secs: u64, times: usize },
+    /// 503 UNAVAILABLE, for the next `times` sends.
+    Unavailable { times: usize },
+}
+
+/// A message FCM accepted.
+#[derive(Debug, Clone)]
+pub struct ReceivedMessage {
+    pub token: String,
+    pub title: String,
+    pub body: String,
+    pub data: HashMap<String, String>,
+    /// The whole `message` object (android, apns blocks).
+    pub message: Value,
+}
+
+#[derive(Default)]
+struct FcmState {
+    token_url: Mutex<String>,
+    lifetime_secs: Mutex<i64>,
+    /// access token → expiry (unix seconds).
+    issued: Mutex<HashMap<String, i64>>,
+    grants: AtomicUsize,
+    failures: Mutex<HashMap<String, FcmFailure>>,
+    received: Mutex<Vec<ReceivedMessage>>,
+    attempts: AtomicUsize,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    latency_ms: AtomicUsize,
+}
+
+/// The FCM stand-in.
+pub struct FcmServer {
+    addr: SocketAddr,
+    state: Arc<FcmState>,
+    stop: CancellationToken,
+}
+
+impl std::fmt::Debug for FcmServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FcmServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct GrantForm {
+    grant_type: String,
+    assertion: String,
+}
+
+#[derive(Deserialize)]
+struct AssertionClaims {
+    iss: String,
+    scope: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+fn error_body(code: u16, status: &str, message: &str, fcm_code: Option<&str>) -> Value {
+    let details: Vec<Value> = fcm_code
+        .map(|c| {
+            vec![json!({
+                "@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError",
+                "errorCode": c,
+            })]
+        })
+        .unwrap_or_default();
+    json!({"error": {"code": code, "message": message, "status": status, "details": details}})
+}
+
+fn decoding_key() -> Option<DecodingKey> {
+    let n = hex::decode(KEY_MODULUS.trim()).ok()?;
+    DecodingKey::from_rsa_components(&URL_SAFE_NO_PAD.encode(n), "AQAB").ok()
+}
+
+async fn grant(
+    State(s): State<Arc<FcmState>>,
+    axum::Form(form): axum::Form<GrantForm>,
+) -> Response {
+    let invalid = |why: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "invalid_grant", "error_description": why})),
+        )
+            .into_response()
+    };
+    if form.grant_type != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "unsupported_grant_type"})),
+        )
+            .into_response();
+    }
+    let Some(key) = decoding_key() else {
+        return invalid("stand-in key unavailable");
+    };
+    let token_url = s.token_url.lock().map(|u| u.clone()).unwrap_or_default();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[token_url.as_str()]);
+    validation.set_issuer(&[CLIENT_EMAIL]);
+    let claims = match jsonwebtoken::decode::<AssertionClaims>(&form.assertion, &key, &validation) {
+        Ok(d) => d.claims,
+        Err(_) => return invalid("Invalid JWT Signature."),
+    };
+    if claims.iss != CLIENT_EMAIL || claims.aud != token_url {
+        return invalid("Invalid JWT: wrong issuer or audience.");
+    }
+    if !claims.scope.split(' ').any(|sc| sc == SCOPE) {
+        return invalid("Invalid JWT: missing the messaging scope.");
+    }
+    if claims.exp - claims.iat > 3600 {
+        return invalid("Invalid JWT: expiration too far from issue time.");
+    }
+    let n = s.grants.fetch_add(1, Ordering::SeqCst) + 1;
+    let lifetime = s.lifetime_secs.lock().map(|l| *l).unwrap_or(3600);
+    let token = format!("ya29.stand-in-{n}");
+    if let Ok(mut issued) = s.issued.lock() {
+        issued.insert(token.clone(), chrono::Utc::now().timestamp() + lifetime);
+    }
+    Json(json!({"access_token": token, "expires_in": lifetime, "token_type": "Bearer"}))
+        .into_response()
+}
+
+struct InFlight<'a>(&'a FcmState);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn send(
+    State(s): State<Arc<FcmState>>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let now_in_flight = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    let _guard = InFlight(&s);
+    s.max_in_flight.fetch_max(now_in_flight, Ordering::SeqCst);
+    s.attempts.fetch_add(1, Ordering::SeqCst);
+    let latency = s.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency as u64)).await;
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let live = s
+        .issued
+        .lock()
+        .ok()
+        .and_then(|i| i.get(bearer).copied())
+        .is_some_and(|exp| exp > chrono::Utc::now().timestamp());
+    if !live {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(error_body(
+                401,
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials.",
+                None,
+            )),
+        )
+            .into_response();
+    }
+    // `{project}/messages:send` arrives as one path segment ending in ":send".
+    let project = project.trim_end_matches("/messages:send");
+    if project != PROJECT {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(error_body(
+                403,
+                "PERMISSION_DENIED",
+                "Permission denied.",
+                Some("SENDER_ID_MISMATCH"),
+            )),
+        )
+            .into_response();
+    }
+    let message = body["message"].clone();
+    let token = message["token"].as_str().unwrap_or("").to_owned();
+    if token.is_empty() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(error_body(
+                400,
+                "INVALID_ARGUMENT",
+                "Recipient of the message is not set.",
+                None,
+            )),
+        )
+            .into_response();
+    }
+    let failure = s.failures.lock().ok().and_then(|mut f| {
+        let current = f.get(&token).copied()?;
+        let next = match current {
+            FcmFailure::QuotaExceeded {
+                retry_after_secs,
+                times,
+            } if times > 1 => Some(FcmFailure::QuotaExceeded {
+                retry_after_secs,
+                times: times - 1,
+            }),
+            FcmFailure::Unavailable { times } if times > 1 => {
+                Some(FcmFailure::Unavailable { times: times - 1 })
+            }
+            FcmFailure::QuotaExceeded { .. } | FcmFailure::Unavailable { .. } => None,
+            permanent => Some(permanent),
+        };
+        match next {
+            Some(n) => f.insert(token.clone(), n),
+            None => f.remove(&token),
+        };
+        Some(current)
+    });
+    match failure {
+        Some(FcmFailure::Unregistered) => (
+            StatusCode::NOT_FOUND,
+            Json(error_body(
+                404,
+                "NOT_FOUND",
+                "Requested entity was not found.",
+                Some("UNREGISTERED"),
+            )),
+        )
+            .into_response(),
+        Some(FcmFailure::InvalidToken) => (
+            StatusCode::BAD_REQUEST,
+            Json(error_body(
+                400,
+                "INVALID_ARGUMENT",
+                "The registration token is not a valid FCM registration token",
+                Some("INVALID_ARGUMENT"),
+            )),
+        )
+            .into_response(),
+        Some(FcmFailure::QuotaExceeded {
+            retry_after_secs, ..
+        }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after_secs.to_string())],
+            Json(error_body(
+                429,
+                "RESOURCE_EXHAUSTED",
+                "Quota exceeded for quota metric 'Messages per minute'.",
+                Some("QUOTA_EXCEEDED"),
+            )),
+        )
+            .into_response(),
+        Some(FcmFailure::Unavailable { .. }) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(error_body(
+                503,
+                "UNAVAILABLE",
+                "The service is currently unavailable.",
+                Some("UNAVAILABLE"),
+            )),
+        )
+            .into_response(),
+        None => {
+            let n = s.received.lock().map(|r| r.len()).unwrap_or(0) + 1;
+            let data = message["data"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let received = ReceivedMessage {
+                token,
+                title: message["notification"]["title"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                body: message["notification"]["body"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_owned(),
+                data,
+                message,
+            };
+            if let Ok(mut r) = s.received.lock() {
+                r.push(received);
+            }
+            Json(json!({"name": format!("projects/{PROJECT}/messages/{n}")})).into_response()
+        }
+    }
+}
+
+impl FcmServer {
+    pub async fn start() -> anyhow::Result<Self> {
+        let state = Arc::new(FcmState::default());
+        if let Ok(mut l) = state.lifetime_secs.lock() {
+            *l = 3600;
+        }
+        let router = Router::new()
+            .route("/token", post(grant))
+            .route("/v1/projects/{*rest}", post(send))
+            .with_state(state.clone());
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        if let Ok(mut u) = state.token_url.lock() {
+            *u = format!("http://{addr}/token");
+        }
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { token.cancelled().await })
+                .await;
+        });
+        Ok(Self { addr, state, stop })
+    }
+
+    /// Base URL for the client (`{base}/v1/projects/...`).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("http://{}/token", self.addr)
+    }
+
+    /// A service-account key file's JSON, whose key this stand-in trusts.
+    pub fn service_account_json(&self) -> String {
+        json!({
+            "type": "service_account",
+            "project_id": PROJECT,
+            "private_key_id": "stand-in-key-1",
+            "private_key": KEY_PEM,
+            "client_email": CLIENT_EMAIL,
+            "token_uri": self.token_url(),
+        })
+        .to_string()
+    }
+
+    /// Scripts failures for one device token.
+    pub fn fail(&self, token: &str, failure: FcmFailure) {
+        if let Ok(mut f) = self.state.failures.lock() {
+            f.insert(token.to_owned(), failure);
+        }
+    }
+
+    /// Lifetime of access tokens issued from now on.
+    pub fn set_token_lifetime(&self, secs: i64) {
+        if let Ok(mut l) = self.state.lifetime_secs.lock() {
+            *l = secs;
+        }
+    }
+
+    /// Simulated processing time of each send.
+    pub fn set_latency(&self, latency: Duration) {
+        self.state
+            .latency_ms
+            .store(latency.as_millis() as usize, Ordering::SeqCst);
+    }
+
+    /// Every accepted message, in arrival order.
+    pub fn messages(&self) -> Vec<ReceivedMessage> {
+        self.state
+            .received
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn messages_to(&self, token: &str) -> Vec<ReceivedMessage> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.token == token)
+            .collect()
+    }
+
+    /// OAuth grants issued.
+    pub fn grants(&self) -> usize {
+        self.state.grants.load(Ordering::SeqCst)
+    }
+
+    /// Send requests received (accepted or not).
+    pub fn attempts(&self) -> usize {
+        self.state.attempts.load(Ordering::SeqCst)
+    }
+
+    /// The most sends that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FcmServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}

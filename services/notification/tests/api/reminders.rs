@@ -1,0 +1,283 @@
+//! Reminders with moim and mission in process; board answers UNIMPLEMENTED
+//! (it is being built), which must mean "no vote reminders this round".
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc, Weekday};
+use chrono_tz::Asia::Seoul;
+use moing_common::convert::{date, timestamp};
+use moing_proto::{
+    google::r#type::TimeOfDay,
+    moing::{
+        events::v1::{TeamCreated, event::Payload},
+        mission::v1::{CreateMissionRequest, SubmitProofRequest, submit_proof_request::Body},
+        moim::v1::{MeetingSchedule, SingleMeeting, UpdateMeetingScheduleRequest},
+    },
+};
+
+use crate::helpers::{Member, Options, TestApp, as_member, event, spawn_with};
+
+async fn setup() -> (TestApp, uuid::Uuid, [Member; 3], [String; 3]) {
+    let app = spawn_with(Options {
+        mission: true,
+        ..Options::default()
+    })
+    .await;
+    let (a, b, c) = (app.member(), app.member(), app.member());
+    let team = app.team(&a, &[&b, &c]).await;
+    let tokens = [
+        app.device(&a).await,
+        app.device(&b).await,
+        app.device(&c).await,
+    ];
+    // The team copy comes from moim's TeamCreated.
+    app.deliver(vec![event(
+        "moim",
+        Some(team),
+        Some(a.id),
+        Payload::TeamCreated(TeamCreated {
+            team_name: "새벽독서".into(),
+            time_zone: "Asia/Seoul".into(),
+            leader_member_id: a.id.to_string(),
+            ..Default::default()
+        }),
+    )])
+    .await;
+    (app, team, [a, b, c], tokens)
+}
+
+/// A ONCE mission due at `deadline`, proven by `prover`.
+async fn mission(
+    app: &TestApp,
+    team: uuid::Uuid,
+    maker: &Member,
+    deadline: DateTime<Utc>,
+    prover: &Member,
+) -> String {
+    let mut missions = app.missions.clone().expect("mission");
+    let m = missions
+        .create_mission(as_member(
+            maker,
+            CreateMissionRequest {
+                team_id: team.to_string(),
+                title: "30페이지 읽기".into(),
+                kind: 1,
+                way: 1,
+                deadline: Some(timestamp(deadline)),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("mission")
+        .into_inner()
+        .mission
+        .expect("mission")
+        .id;
+    missions
+        .submit_proof(as_member(
+            prover,
+            SubmitProofRequest {
+                team_id: team.to_string(),
+                mission_id: m.clone(),
+                body: Some(Body::Text("다 읽었어요".into())),
+                caption: String::new(),
+            },
+        ))
+        .await
+        .expect("proof");
+    m
+}
+
+async fn of_type(app: &TestApp, kind: &str) -> Vec<uuid::Uuid> {
+    sqlx::query_scalar("SELECT member_id FROM notification WHERE type = ? ORDER BY member_id")
+        .bind(kind)
+        .fetch_all(&app.db.pool)
+        .await
+        .expect("rows")
+}
+
+fn seoul(day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
+    Seoul
+        .with_ymd_and_hms(day.year(), day.month(), day.day(), h, m, 0)
+        .single()
+        .expect("time")
+        .with_timezone(&Utc)
+}
+
+#[tokio::test]
+async fn two_schedulers_send_the_20_oclock_reminder_exactly_once() {
+    let (app, team, [a, b, c], tokens) = setup().await;
+    mission(&app, team, &a, Utc::now() + Duration::days(3), &c).await;
+    // The next 20:00 in Seoul, a little after.
+    let today = Utc::now().with_timezone(&Seoul).date_naive();
+    let mut at = seoul(today, 20, 0);
+    if at < Utc::now() {
+        at = seoul(today + Duration::days(1), 20, 0);
+    }
+    let now = at + Duration::seconds(30);
+    let (one, two) = (app.replica().scheduler(), app.replica().scheduler());
+    let (r1, r2) = tokio::join!(one.tick(now), two.tick(now));
+    let (r1, r2) = (r1.expect("tick 1"), r2.expect("tick 2"));
+    assert_eq!(
+        r1.sent + r2.sent,
+        1,
+        "one occurrence, sent by one replica: {r1:?} {r2:?}"
+    );
+    let mut expected = vec![a.id, b.id];
+    expected.sort();
+    assert_eq!(
+        of_type(&app, "REMINDER_UNPROVEN_MISSIONS").await,
+        expected,
+        "c proved"
+    );
+    assert_eq!(app.fcm.messages_to(&tokens[0]).len(), 1);
+    assert_eq!(app.fcm.messages_to(&tokens[1]).len(), 1);
+    assert!(app.fcm.messages_to(&tokens[2]).is_empty());
+    let m = &app.fcm.messages_to(&tokens[1])[0];
+    assert_eq!(m.data["type"], "REMINDER_UNPROVEN_MISSIONS");
+    assert_eq!(
+        m.body,
+        "[새벽독서] '30페이지 읽기' 미션 인증을 모임원들이 기다리고 있어요!"
+    );
+    // Later ticks of both replicas send nothing more.
+    let (r1, r2) = tokio::join!(
+        one.tick(now + Duration::minutes(1)),
+        two.tick(now + Duration::minutes(2))
+    );
+    assert_eq!(r1.expect("tick").sent + r2.expect("tick").sent, 0);
+    assert_eq!(app.fcm.messages().len(), 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM reminder WHERE kind = 'UNPROVEN' AND state = 'DONE'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn once_deadlines_are_reminded_24_hours_and_1_hour_before() {
+    let (app, team, [a, b, c], tokens) = setup().await;
+    let deadline = Utc::now() + Duration::days(2);
+    mission(&app, team, &a, deadline, &b).await;
+    let scheduler = app.replica().scheduler();
+    // A tick before the window plans nothing due yet.
+    scheduler
+        .tick(deadline - Duration::hours(25))
+        .await
+        .expect("tick");
+    assert!(of_type(&app, "REMINDER_MISSION_DUE_24H").await.is_empty());
+    scheduler
+        .tick(deadline - Duration::hours(24) + Duration::seconds(10))
+        .await
+        .expect("tick");
+    let mut unproven = vec![a.id, c.id];
+    unproven.sort();
+    assert_eq!(of_type(&app, "REMINDER_MISSION_DUE_24H").await, unproven);
+    scheduler
+        .tick(deadline - Duration::hours(1) + Duration::seconds(10))
+        .await
+        .expect("tick");
+    assert_eq!(of_type(&app, "REMINDER_MISSION_DUE_1H").await, unproven);
+    let to_c: Vec<String> = app
+        .fcm
+        .messages_to(&tokens[2])
+        .iter()
+        .map(|m| m.data["type"].clone())
+        .filter(|t| t.starts_with("REMINDER_MISSION_DUE"))
+        .collect();
+    assert_eq!(
+        to_c,
+        vec!["REMINDER_MISSION_DUE_24H", "REMINDER_MISSION_DUE_1H"]
+    );
+    let one_hour = app
+        .fcm
+        .messages_to(&tokens[0])
+        .into_iter()
+        .find(|m| m.data["type"] == "REMINDER_MISSION_DUE_1H")
+        .expect("1h");
+    assert_eq!(one_hour.title, "⏰ 마감 1시간 전! 30페이지 읽기");
+    assert!(
+        app.fcm
+            .messages_to(&tokens[1])
+            .iter()
+            .all(|m| !m.data["type"].starts_with("REMINDER_MISSION_DUE"))
+    );
+    // Board is not deployed: vote reminders are simply not due.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM reminder WHERE kind = 'VOTE_1H'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn meeting_days_and_the_weekly_summary_go_out_at_9() {
+    let (app, team, [a, b, c], _) = setup().await;
+    let today = Utc::now().with_timezone(&Seoul).date_naive();
+    let mut monday = today + Duration::days(1);
+    while monday.weekday() != Weekday::Mon {
+        monday += Duration::days(1);
+    }
+    app.teams
+        .clone()
+        .update_meeting_schedule(as_member(
+            &a,
+            UpdateMeetingScheduleRequest {
+                team_id: team.to_string(),
+                meeting_schedule: Some(MeetingSchedule {
+                    single_meetings: vec![SingleMeeting {
+                        date: Some(date(monday)),
+                        start_time: Some(TimeOfDay {
+                            hours: 19,
+                            minutes: 0,
+                            seconds: 0,
+                            nanos: 0,
+                        }),
+                        place: "강남역".into(),
+                        memo: String::new(),
+                    }],
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["single_meetings".into()],
+                }),
+            },
+        ))
+        .await
+        .expect("schedule");
+    let scheduler = app.replica().scheduler();
+    scheduler
+        .tick(seoul(monday, 9, 0) + Duration::seconds(5))
+        .await
+        .expect("tick");
+    let mut all = vec![a.id, b.id, c.id];
+    all.sort();
+    assert_eq!(of_type(&app, "REMINDER_MEETING_DAY").await, all);
+    assert_eq!(of_type(&app, "REMINDER_WEEKLY_SUMMARY").await, all);
+    // Stored as listed once visible (the simulated morning is in the future).
+    let row = |kind: &'static str| {
+        let pool = app.db.pool.clone();
+        let member = b.id;
+        async move {
+            let (title, data): (String, String) = sqlx::query_as(
+                "SELECT title, data FROM notification WHERE member_id = ? AND type = ?",
+            )
+            .bind(member)
+            .bind(kind)
+            .fetch_one(&pool)
+            .await
+            .expect("row");
+            let data: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&data).expect("json");
+            (title, data)
+        }
+    };
+    let (title, data) = row("REMINDER_MEETING_DAY").await;
+    assert_eq!(title, "오늘은 새벽독서 모임 날이에요 📅");
+    assert_eq!(data["meeting_date"], monday.to_string());
+    assert_eq!(data["meeting_time"], "19:00");
+    let (_, data) = row("REMINDER_WEEKLY_SUMMARY").await;
+    assert_eq!(data["week_start"], (monday - Duration::days(7)).to_string());
+    assert_eq!(data["type"], "REMINDER_WEEKLY_SUMMARY");
+    // A second tick the same morning sends neither again.
+    scheduler.tick(seoul(monday, 9, 5)).await.expect("tick");
+    assert_eq!(of_type(&app, "REMINDER_MEETING_DAY").await.len(), 3);
+    assert_eq!(of_type(&app, "REMINDER_WEEKLY_SUMMARY").await.len(), 3);
+}
