@@ -15,6 +15,12 @@
 //! [`EventHandler`] in a transaction that also inserts the event id into
 //! `processed_event`; a redelivered event finds its id and is skipped, so the
 //! effect happens exactly once.
+//!
+//! **Tracing.** Each event carries the W3C trace context of the span that
+//! enqueued it (`Event.trace_context`). A relay round is its own `outbox.relay`
+//! trace linked to every event it carries; the consumer applies each event in an
+//! `event.consume` span that is a child of the enqueuing request and links to the
+//! delivery, so a request's trace reaches the effects it caused in other services.
 
 use std::{sync::Arc, time::Duration};
 
@@ -25,11 +31,14 @@ use moing_proto::moing::events::v1::{
     event_sink_client::EventSinkClient,
     event_sink_server::{EventSink, EventSinkServer},
 };
+use opentelemetry::trace::TraceContextExt;
 use prost::Message;
 use sqlx::{MySqlConnection, MySqlPool, Row};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
 use crate::{
@@ -65,13 +74,17 @@ impl Outbox {
     ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
         let now = Utc::now();
+        if let Some(team) = team_id {
+            crate::observe::record_team(&team);
+        }
         let event = Event {
             id: id.to_string(),
             producer: self.producer.to_string(),
             occurred_at: Some(timestamp(now)),
             team_id: team_id.map(|t| t.to_string()).unwrap_or_default(),
             actor_member_id: actor.map(|a| a.to_string()).unwrap_or_default(),
-            trace_context: Default::default(),
+            // The request that caused the event: its consumer's span continues it.
+            trace_context: crate::observe::inject(),
             payload: Some(payload),
         };
         let seq = sqlx::query(
@@ -200,7 +213,28 @@ impl Relay {
             seqs.push(seq);
             events.push(Event::decode(payload.as_slice())?);
         }
-        let result = self.client.clone().deliver(DeliverRequest { events }).await;
+        // A round is its own trace, linked to the trace of each event it carries.
+        let span = tracing::info_span!(
+            "outbox.relay",
+            otel.kind = "producer",
+            messaging.system = "moing-outbox",
+            messaging.destination.name = %self.subscriber,
+            messaging.batch.message_count = events.len(),
+        );
+        for event in &events {
+            span.add_link(
+                crate::observe::extract(&event.trace_context)
+                    .span()
+                    .span_context()
+                    .clone(),
+            );
+        }
+        let result = self
+            .client
+            .clone()
+            .deliver(DeliverRequest { events })
+            .instrument(span)
+            .await;
         match result {
             Ok(_) => {
                 let placeholders = vec!["?"; seqs.len()].join(",");
@@ -373,7 +407,24 @@ impl<H: EventHandler> EventSink for EventSinkService<H> {
             return Err(ApiError::invalid(violations).into());
         }
         let (mut applied, mut duplicates) = (0, 0);
+        let delivery = tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .clone();
         for (event, id) in events.iter().zip(ids) {
+            // A child of the request that caused the event, linked to this delivery.
+            let span = tracing::info_span!(
+                "event.consume",
+                otel.kind = "consumer",
+                messaging.system = "moing-outbox",
+                messaging.message.id = %id,
+                event.producer = %event.producer,
+                team_id = %event.team_id,
+                trace_id = tracing::field::Empty,
+            );
+            crate::observe::adopt(&span, crate::observe::extract(&event.trace_context));
+            span.add_link(delivery.clone());
             let result: Result<bool, HandleError> = async {
                 let mut tx = self.pool.begin().await?;
                 if !mark_processed(&mut tx, id).await? {
@@ -383,6 +434,7 @@ impl<H: EventHandler> EventSink for EventSinkService<H> {
                 tx.commit().await?;
                 Ok(true)
             }
+            .instrument(span)
             .await;
             match result {
                 Ok(true) => applied += 1,
