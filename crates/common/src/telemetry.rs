@@ -28,6 +28,18 @@ pub fn init(service: &str, settings: &LogSettings) {
 /// Like [`init`], reporting why it did not install (already installed, bad
 /// exporter endpoint). Must run inside a Tokio runtime when exporting.
 pub fn try_init(service: &str, settings: &LogSettings) -> anyhow::Result<()> {
+    try_init_with_writer(service, settings, std::io::stdout)
+}
+
+/// Like [`try_init`], with log lines going to `writer` (tests capture them).
+pub fn try_init_with_writer<W>(
+    service: &str,
+    settings: &LogSettings,
+    writer: W,
+) -> anyhow::Result<()>
+where
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&settings.filter))
         .unwrap_or_else(|_| EnvFilter::new("info"));
@@ -39,6 +51,7 @@ pub fn try_init(service: &str, settings: &LogSettings) -> anyhow::Result<()> {
     let fmt_layer = if settings.json {
         fmt::layer()
             .json()
+            .with_writer(writer)
             .flatten_event(true)
             .with_current_span(true)
             // The whole span list, so ids of the outer call span reach every line.
@@ -46,7 +59,11 @@ pub fn try_init(service: &str, settings: &LogSettings) -> anyhow::Result<()> {
             .with_filter(filter)
             .boxed()
     } else {
-        fmt::layer().with_target(false).with_filter(filter).boxed()
+        fmt::layer()
+            .with_target(false)
+            .with_writer(writer)
+            .with_filter(filter)
+            .boxed()
     };
     tracing_subscriber::registry()
         .with(otel)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use http_body_util::{BodyExt, Full};
 use hyper_util::{client::legacy::Client, rt::TokioExecutor};
-use moing_testkit::{Cluster, TestDb, TestRedis};
+use moing_testkit::{Cluster, OidcProvider, TestDb, TestRedis};
 use serde_json::{Value, json};
 
 pub type Http = Client<hyper_util::client::legacy::connect::HttpConnector, Full<bytes::Bytes>>;
@@ -16,6 +16,8 @@ pub struct Stack {
     pub cluster: Cluster,
     pub base: String,
     pub http: Http,
+    /// Google sign-in stand-in: `google.id_token(sub, email)`.
+    pub google: OidcProvider,
     _dbs: Vec<TestDb>,
     _redis: TestRedis,
 }
@@ -28,6 +30,9 @@ impl Stack {
             dbs.push(TestDb::empty().await.expect("db"));
         }
         let redis = TestRedis::new();
+        let google = OidcProvider::start("https://accounts.google.com", "google-client")
+            .await
+            .expect("google");
         let mut cluster = Cluster::bind(&names).await.expect("bind");
         let token = format!("svc-{}", uuid::Uuid::new_v4().simple());
         let peers: BTreeMap<String, String> = names[..4]
@@ -46,6 +51,10 @@ impl Stack {
         let mut auth = moing_auth::config::Settings::default();
         auth.base = base(auth.base, &dbs[0]);
         auth.dev_sign_in = true;
+        auth.google.jwks_url = google.jwks_url();
+        auth.google.issuers = vec![google.issuer.clone()];
+        auth.google.client_ids = vec![google.client_id.clone()];
+        auth.google.revoke_url = google.revoke_url();
         auth.redis.key_prefix = redis.prefix.clone();
         auth.state_dir =
             std::env::temp_dir().join(format!("moing-e2e-{}", uuid::Uuid::new_v4().simple()));
@@ -88,6 +97,7 @@ impl Stack {
             base: cluster.endpoint("gateway"),
             cluster,
             http: Client::builder(TokioExecutor::new()).build_http(),
+            google,
             _dbs: dbs,
             _redis: redis,
         }
