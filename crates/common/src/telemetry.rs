@@ -1,6 +1,6 @@
 //! Tracing initialisation: an env filter, human lines in development, JSON in
 //! production, and OpenTelemetry spans (exported over OTLP/gRPC when
-//! `log.otlp_endpoint` is set).
+//! `log.otlp_endpoint` or the SDK's `OTEL_EXPORTER_OTLP_ENDPOINT` is set).
 //!
 //! The OpenTelemetry layer is installed even without an exporter: it gives every
 //! span a trace id, which log lines carry and [`crate::observe`] propagates as
@@ -71,7 +71,7 @@ where
         .try_init()?;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     opentelemetry::global::set_tracer_provider(provider.clone());
-    let exporting = !settings.otlp_endpoint.is_empty();
+    let exporting = !settings.otlp_endpoint.is_empty() || otel_env_set();
     let _ = PROVIDER.set(provider);
     tracing::info!(
         service,
@@ -82,19 +82,28 @@ where
     Ok(())
 }
 
+/// The SDK's own variable, honoured when `log.otlp_endpoint` is empty (the
+/// OpenTelemetry exporter reads it itself).
+const OTEL_ENDPOINT_VAR: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
 fn tracer_provider(service: &str, endpoint: &str) -> anyhow::Result<SdkTracerProvider> {
     let resource = Resource::builder()
         .with_service_name(service.to_owned())
         .build();
     let builder = SdkTracerProvider::builder().with_resource(resource);
-    if endpoint.is_empty() {
+    if endpoint.is_empty() && !otel_env_set() {
         return Ok(builder.build());
     }
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .build()?;
+    let mut exporter = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+    if !endpoint.is_empty() {
+        exporter = exporter.with_endpoint(endpoint);
+    }
+    let exporter = exporter.build()?;
     Ok(builder.with_batch_exporter(exporter).build())
+}
+
+fn otel_env_set() -> bool {
+    std::env::var_os(OTEL_ENDPOINT_VAR).is_some_and(|v| !v.is_empty())
 }
 
 /// Exports the spans still buffered (at shutdown, or before a test reads its
