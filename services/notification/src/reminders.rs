@@ -3,7 +3,8 @@
 //! **Planning.** Every tick each replica writes the occurrences due soon as
 //! `reminder` rows keyed by (kind, target, occurrence) with `INSERT IGNORE`,
 //! so any number of planners write each occurrence once:
-//! - unproven missions: every active team (event-fed copy) at 20:00 team time;
+//! - unproven missions: every active team (event-fed copy) at 20:00 team time
+//!   (team-time occurrences are written once they are within the window ahead);
 //! - weekly summary: every active team on Monday 09:00 team time;
 //! - meeting day: teams moim lists as meeting that day, 09:00 team time;
 //! - ONCE deadlines 24 h and 1 h before: missions mission lists as due in the
@@ -186,7 +187,7 @@ impl Scheduler {
                 };
                 if let Some(due) = local_instant(tz, day, 20, 0)
                     && due > now - GRACE
-                    && due <= now + Duration::hours(24)
+                    && due <= now + AHEAD
                 {
                     planned += self
                         .insert(
@@ -201,7 +202,7 @@ impl Scheduler {
                 if day.weekday() == Weekday::Mon
                     && let Some(due) = local_instant(tz, day, 9, 0)
                     && due > now - GRACE
-                    && due <= now + Duration::hours(24)
+                    && due <= now + AHEAD
                 {
                     let week_start = day - Duration::days(7);
                     let payload = Payload {
@@ -255,7 +256,7 @@ impl Scheduler {
                     let Some(due) = local_instant(tz, day, 9, 0) else {
                         continue;
                     };
-                    if due <= now - GRACE || due > now + Duration::hours(24) {
+                    if due <= now - GRACE || due > now + AHEAD {
                         continue;
                     }
                     let time = t

@@ -15,7 +15,9 @@ use tonic::{Request, Response, Status};
 use crate::{events::Consumer, push::Dispatcher};
 
 /// How long a delivery waits for its pushes; the rest finish in the background.
-const PUSH_WAIT: Duration = Duration::from_secs(20);
+/// Below the relay's default 3 s call deadline, so a slow FCM (Retry-After)
+/// never turns into redeliveries.
+const PUSH_WAIT: Duration = Duration::from_secs(2);
 
 pub struct NotificationSink {
     inner: EventSinkService<Consumer>,

@@ -6,7 +6,7 @@ use moing_proto::moing::{
     moim::v1::BlockMemberRequest,
 };
 
-use crate::helpers::{Member, TestApp, as_member, event, spawn_app};
+use crate::helpers::{Member, Options, TestApp, as_member, event, spawn_app, spawn_with};
 
 fn proof(team_name: &str) -> Payload {
     Payload::ProofSubmitted(ProofSubmitted {
@@ -272,4 +272,37 @@ async fn team_changes_notify_the_team() {
     .await;
     assert_eq!(app.inbox(b).await[0].title, "새벽독서 모임이 해산되었어요");
     assert_eq!(app.inbox(a).await.len(), 2, "not the one who disbanded");
+}
+
+#[tokio::test]
+async fn moims_outbox_relay_feeds_notification_end_to_end() {
+    let app = spawn_with(Options {
+        moim_events: true,
+        ..Options::default()
+    })
+    .await;
+    let (a, b) = (app.member(), app.member());
+    let token = app.device(&a).await;
+    let team = app.team(&a, &[&b]).await;
+    // The relay delivers asynchronously: wait for its effect, bounded.
+    let mut inbox = vec![];
+    for _ in 0..100 {
+        inbox = app.inbox(&a).await;
+        if !inbox.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(inbox.len(), 1, "the leader hears of the join");
+    assert_eq!(inbox[0].r#type, 10);
+    assert_eq!(inbox[0].team_id, team.to_string());
+    assert_eq!(inbox[0].team_name, "새벽독서");
+    assert_eq!(app.fcm.messages_to(&token).len(), 1);
+    assert!(app.inbox(&b).await.is_empty(), "not the newcomer");
+    // TeamCreated filled the team copy the reminders plan from.
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM team WHERE active = TRUE")
+            .await,
+        1
+    );
 }

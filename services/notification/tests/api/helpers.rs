@@ -10,6 +10,7 @@ use moing_notification::{config::Settings, startup::Parts};
 use moing_proto::{
     google::r#type::Date,
     moing::{
+        board::v1::board_service_client::BoardServiceClient,
         events::v1::{
             DeliverRequest, DeliverResponse, Event, event::Payload,
             event_sink_client::EventSinkClient,
@@ -38,6 +39,7 @@ pub struct TestApp {
     pub sink: EventSinkClient<Channel>,
     pub teams: TeamServiceClient<Channel>,
     pub missions: Option<MissionServiceClient<Channel>>,
+    pub votes: Option<BoardServiceClient<Channel>>,
     pub tokens: Tokens,
     pub db: TestDb,
     pub fcm: FcmServer,
@@ -76,6 +78,8 @@ fn date(offset: i64) -> Option<Date> {
 pub struct Options {
     /// Also run mission (reminders).
     pub mission: bool,
+    /// Also run board (vote reminders; needs mission).
+    pub board: bool,
     /// moim relays its events to notification (end-to-end wiring).
     pub moim_events: bool,
     /// Leave FCM unconfigured.
@@ -92,7 +96,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let moim_db = TestDb::empty().await.expect("db");
     let tokens = Tokens::new();
     let fcm = FcmServer::start().await.expect("fcm");
-    let mut cluster = Cluster::bind(&["moim", "mission", "notification"])
+    let mut cluster = Cluster::bind(&["moim", "mission", "board", "notification"])
         .await
         .expect("bind");
     let mut moim = moing_moim::config::Settings::default();
@@ -125,8 +129,29 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         services.insert("mission".into(), cluster.endpoint("mission"));
         dbs.push(mission_db);
     }
-    // Board is being built elsewhere: anything that answers UNIMPLEMENTED stands in.
-    services.insert("board".into(), cluster.endpoint("moim"));
+    if opts.board {
+        let board_db = TestDb::empty().await.expect("db");
+        let mut board = moing_board::config::Settings::default();
+        board.base.database.url = board_db.url.clone();
+        board.base.auth.service_token = tokens.service_token.clone();
+        board.base.services = services.clone();
+        // auth is not running: only the goal board would call it.
+        board
+            .base
+            .services
+            .insert("auth".into(), cluster.endpoint("board"));
+        let layer = tokens.auth_layer(AccessPolicy::default());
+        cluster
+            .spawn("board", |l, stop| {
+                moing_board::startup::run_with(board, l, stop, layer)
+            })
+            .expect("board");
+        services.insert("board".into(), cluster.endpoint("board"));
+        dbs.push(board_db);
+    } else {
+        // Without board, anything that answers UNIMPLEMENTED stands in for it.
+        services.insert("board".into(), cluster.endpoint("moim"));
+    }
     let mut settings = Settings::default();
     settings.base.database.url = db.url.clone();
     settings.base.auth.service_token = tokens.service_token.clone();
@@ -164,6 +189,9 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         missions: opts
             .mission
             .then(|| MissionServiceClient::new(channel("mission"))),
+        votes: opts
+            .board
+            .then(|| BoardServiceClient::new(channel("board"))),
         tokens,
         db,
         fcm,

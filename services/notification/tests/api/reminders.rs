@@ -7,6 +7,7 @@ use moing_common::convert::{date, timestamp};
 use moing_proto::{
     google::r#type::TimeOfDay,
     moing::{
+        board::v1::{CastVoteRequest, CreateVoteRequest},
         events::v1::{TeamCreated, event::Payload},
         mission::v1::{CreateMissionRequest, SubmitProofRequest, submit_proof_request::Body},
         moim::v1::{MeetingSchedule, SingleMeeting, UpdateMeetingScheduleRequest},
@@ -16,8 +17,13 @@ use moing_proto::{
 use crate::helpers::{Member, Options, TestApp, as_member, event, spawn_with};
 
 async fn setup() -> (TestApp, uuid::Uuid, [Member; 3], [String; 3]) {
+    setup_with(false).await
+}
+
+async fn setup_with(board: bool) -> (TestApp, uuid::Uuid, [Member; 3], [String; 3]) {
     let app = spawn_with(Options {
         mission: true,
+        board,
         ..Options::default()
     })
     .await;
@@ -280,4 +286,78 @@ async fn meeting_days_and_the_weekly_summary_go_out_at_9() {
     scheduler.tick(seoul(monday, 9, 5)).await.expect("tick");
     assert_eq!(of_type(&app, "REMINDER_MEETING_DAY").await.len(), 3);
     assert_eq!(of_type(&app, "REMINDER_WEEKLY_SUMMARY").await.len(), 3);
+}
+
+#[tokio::test]
+async fn a_closing_vote_reminds_only_those_who_have_not_voted() {
+    let (app, team, [a, b, c], tokens) = setup_with(true).await;
+    let closes = Utc::now() + Duration::hours(3);
+    let mut votes = app.votes.clone().expect("board");
+    let vote = votes
+        .create_vote(as_member(
+            &a,
+            CreateVoteRequest {
+                team_id: team.to_string(),
+                title: "다음 모임 장소".into(),
+                memo: String::new(),
+                options: vec!["강남".into(), "홍대".into()],
+                multiple_choice: false,
+                anonymous: true,
+                closes_at: Some(timestamp(closes)),
+            },
+        ))
+        .await
+        .expect("vote")
+        .into_inner()
+        .vote
+        .expect("vote");
+    votes
+        .cast_vote(as_member(
+            &b,
+            CastVoteRequest {
+                team_id: team.to_string(),
+                vote_id: vote.vote_id.clone(),
+                option_ids: vec![vote.options[0].option_id.clone()],
+            },
+        ))
+        .await
+        .expect("cast");
+    let scheduler = app.replica().scheduler();
+    scheduler
+        .tick(closes - Duration::hours(1) + Duration::seconds(10))
+        .await
+        .expect("tick");
+    let mut expected = vec![a.id, c.id];
+    expected.sort();
+    assert_eq!(
+        of_type(&app, "REMINDER_VOTE_CLOSING").await,
+        expected,
+        "b voted"
+    );
+    let m = app
+        .fcm
+        .messages_to(&tokens[2])
+        .into_iter()
+        .find(|m| m.data["type"] == "REMINDER_VOTE_CLOSING")
+        .expect("pushed");
+    assert_eq!(
+        m.body,
+        "[새벽독서] '다음 모임 장소' 투표에 아직 참여하지 않았어요"
+    );
+    assert_eq!(m.data["vote_id"], vote.vote_id);
+    assert!(
+        app.fcm
+            .messages_to(&tokens[1])
+            .iter()
+            .all(|m| m.data["type"] != "REMINDER_VOTE_CLOSING")
+    );
+    scheduler
+        .tick(closes - Duration::hours(1) + Duration::minutes(1))
+        .await
+        .expect("tick");
+    assert_eq!(
+        of_type(&app, "REMINDER_VOTE_CLOSING").await.len(),
+        2,
+        "once"
+    );
 }
