@@ -21,6 +21,7 @@ pub mod jobs;
 pub mod pokes;
 pub mod progress;
 pub mod reports;
+pub mod seed;
 pub mod startup;
 pub mod storage;
 pub mod store;
