@@ -219,6 +219,11 @@ impl Dispatcher {
                     ("FAILED", Some(e.clone()))
                 }
             };
+            // Push results by FCM outcome, for /metrics.
+            moing_common::metrics::push_result(match &outcome {
+                Outcome::TokenInvalid(code) => code.as_str(),
+                _ => state,
+            });
             sqlx::query(
                 "UPDATE push SET state = ?, finished_at = ?, last_error = ? WHERE id = ? AND state = 'SENDING'",
             )

@@ -431,6 +431,10 @@ impl Scheduler {
                 } else {
                     match self.send(&mut tx, &key, &kind, &payload, now).await {
                         Ok(n) => {
+                            // Reminder lag (due → sent), for /metrics.
+                            moing_common::metrics::reminder_lag(
+                                (now - due).num_milliseconds().max(0) as f64 / 1000.0,
+                            );
                             tick.sent += 1;
                             tick.recipients += n;
                             ("DONE", n)
