@@ -509,3 +509,42 @@ async fn the_goal_board_brings_the_team_home_screen_in_one_call() {
     assert!(!board.etag.is_empty());
     assert!(board.score.is_some_and(|s| s.points >= 10));
 }
+
+#[tokio::test]
+async fn a_dependency_that_never_answers_gives_a_clear_timeout_not_a_hang() {
+    // A listener that accepts connections (kernel backlog) but never answers.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let endpoint = format!("http://{}", hole.local_addr().expect("addr"));
+    let app = spawn_app_with(Some(endpoint)).await;
+    let leader = app.member();
+    let (team, _) = app.team(&leader).await;
+    let started = std::time::Instant::now();
+    let err = assert_status(
+        app.board
+            .clone()
+            .get_goal_board(as_member(
+                &leader,
+                GetGoalBoardRequest {
+                    team_id: team.clone(),
+                },
+            ))
+            .await,
+        Code::DeadlineExceeded,
+        "GOAL_BOARD_DEPENDENCY_TIMEOUT",
+    );
+    assert!(err.message().contains("mission"), "{err:?}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    // The rest of the board still works without mission.
+    app.board
+        .clone()
+        .create_post(as_member(&leader, post(&team, "공지", true)))
+        .await
+        .expect("posts do not need mission");
+    drop(hole);
+}

@@ -63,6 +63,11 @@ async fn channel(endpoint: String) -> Channel {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None).await
+}
+
+/// `mission`: another endpoint for the mission service (e.g. one that never answers).
+pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
     moing_testkit::init_logs();
     let db = TestDb::empty().await.expect("db");
     let mission_db = TestDb::empty().await.expect("db");
@@ -99,9 +104,13 @@ pub async fn spawn_app() -> TestApp {
     let mut board = moing_board::config::Settings::default();
     board.base.database.url = db.url.clone();
     board.base.auth.service_token = tokens.service_token.clone();
+    board.board.goal_board_deadline_ms = 1_000;
     board.base.services = BTreeMap::from([
         ("moim".into(), cluster.endpoint("moim")),
-        ("mission".into(), cluster.endpoint("mission")),
+        (
+            "mission".into(),
+            mission_endpoint.unwrap_or_else(|| cluster.endpoint("mission")),
+        ),
         // No auth here: display names stay empty, everything else works.
         ("auth".into(), "http://127.0.0.1:9".into()),
     ]);
