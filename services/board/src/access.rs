@@ -62,7 +62,7 @@ impl Members {
             .into_inner()
             .membership
             .unwrap_or_default();
-        let entry = (resp.team_found && resp.is_active_member).then(|| Access {
+        let entry = (resp.team_found && resp.is_active_member).then_some(Access {
             leader: resp.is_leader,
             writable: resp.team_status == TeamStatus::Active as i32,
             team_name: resp.team_name,

@@ -25,7 +25,9 @@ pub struct TestApp {
     pub teams: TeamServiceClient<Channel>,
     pub tokens: Tokens,
     pub db: TestDb,
+    #[allow(dead_code)] // the goal board bench seeds history through these
     pub mission_db: TestDb,
+    #[allow(dead_code)]
     pub moim_db: TestDb,
     _s3: S3Server,
     _cluster: Cluster,
