@@ -21,6 +21,7 @@ mod outage;
 mod providers;
 mod redis_ns;
 mod s3;
+mod teams;
 mod tokens;
 
 pub use assert::{assert_invalid, assert_status};
@@ -31,6 +32,7 @@ pub use outage::Outage;
 pub use providers::{KakaoProvider, OidcProvider};
 pub use redis_ns::TestRedis;
 pub use s3::S3Server;
+pub use teams::{bearer, create_team, join_team, seoul_date};
 pub use tokens::Tokens;
 
 /// Installs a test log subscriber once (honours `RUST_LOG`).

@@ -1,17 +1,10 @@
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, Utc};
 use moing_common::{layer::AccessPolicy, token::MemberState};
-use moing_proto::{
-    google::r#type::Date,
-    moing::{
-        board::v1::board_service_client::BoardServiceClient,
-        mission::v1::mission_service_client::MissionServiceClient,
-        moim::v1::{
-            CreateInviteRequest, CreateTeamRequest, JoinTeamRequest,
-            team_service_client::TeamServiceClient,
-        },
-    },
+use moing_proto::moing::{
+    board::v1::board_service_client::BoardServiceClient,
+    mission::v1::mission_service_client::MissionServiceClient,
+    moim::v1::team_service_client::TeamServiceClient,
 };
 use moing_testkit::{Cluster, S3Server, TestDb, Tokens};
 use tonic::{Request, transport::Channel};
@@ -39,21 +32,7 @@ pub struct Member {
 }
 
 pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", m.token).parse().expect("header"),
-    );
-    req
-}
-
-fn date(offset: i64) -> Option<Date> {
-    let d = (Utc::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
-    Some(Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
+    moing_testkit::bearer(&m.token, msg)
 }
 
 async fn channel(endpoint: String) -> Channel {
@@ -146,49 +125,10 @@ impl TestApp {
 
     /// A team led by `leader`; returns (team id, invite code).
     pub async fn team(&self, leader: &Member) -> (String, String) {
-        let team = self
-            .teams
-            .clone()
-            .create_team(as_member(
-                leader,
-                CreateTeamRequest {
-                    name: "보드팀".into(),
-                    category: 1,
-                    start_date: date(0),
-                    end_date: date(30),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("team")
-            .into_inner()
-            .team
-            .expect("team")
-            .team_id;
-        let code = self
-            .teams
-            .clone()
-            .create_invite(as_member(
-                leader,
-                CreateInviteRequest {
-                    team_id: team.clone(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("invite")
-            .into_inner()
-            .invite
-            .expect("invite")
-            .code;
-        (team, code)
+        moing_testkit::create_team(&self.teams, &leader.token, "보드팀").await
     }
 
     pub async fn join(&self, code: &str, m: &Member) {
-        self.teams
-            .clone()
-            .join_team(as_member(m, JoinTeamRequest { code: code.into() }))
-            .await
-            .expect("join");
+        moing_testkit::join_team(&self.teams, &m.token, code).await;
     }
 }

@@ -1,30 +1,23 @@
 use std::{collections::BTreeMap, time::Duration};
 
-use chrono::{Datelike, Utc};
+use chrono::Utc;
 use moing_common::{
     convert::timestamp,
     layer::AccessPolicy,
     token::{MemberState, access_claims},
 };
 use moing_notification::{config::Settings, startup::Parts};
-use moing_proto::{
-    google::r#type::Date,
-    moing::{
-        board::v1::board_service_client::BoardServiceClient,
-        events::v1::{
-            DeliverRequest, DeliverResponse, Event, event::Payload,
-            event_sink_client::EventSinkClient,
-        },
-        mission::v1::mission_service_client::MissionServiceClient,
-        moim::v1::{
-            CreateInviteRequest, CreateTeamRequest, JoinTeamRequest,
-            team_service_client::TeamServiceClient,
-        },
-        notification::v1::{
-            ListNotificationsRequest, Notification, RegisterDeviceRequest,
-            notification_internal_service_client::NotificationInternalServiceClient,
-            notification_service_client::NotificationServiceClient,
-        },
+use moing_proto::moing::{
+    board::v1::board_service_client::BoardServiceClient,
+    events::v1::{
+        DeliverRequest, DeliverResponse, Event, event::Payload, event_sink_client::EventSinkClient,
+    },
+    mission::v1::mission_service_client::MissionServiceClient,
+    moim::v1::team_service_client::TeamServiceClient,
+    notification::v1::{
+        ListNotificationsRequest, Notification, RegisterDeviceRequest,
+        notification_internal_service_client::NotificationInternalServiceClient,
+        notification_service_client::NotificationServiceClient,
     },
 };
 use moing_testkit::{Cluster, FcmServer, TestDb, Tokens};
@@ -57,21 +50,7 @@ pub struct Member {
 }
 
 pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {}", m.token).parse().expect("header"),
-    );
-    req
-}
-
-fn date(offset: i64) -> Option<Date> {
-    let d = (Utc::now() + chrono::Duration::hours(9)).date_naive() + chrono::Duration::days(offset);
-    Some(Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
+    moing_testkit::bearer(&m.token, msg)
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -257,47 +236,9 @@ impl TestApp {
 
     /// A team led by `leader` with `others` joined; returns the team id.
     pub async fn team(&self, leader: &Member, others: &[&Member]) -> Uuid {
-        let team = self
-            .teams
-            .clone()
-            .create_team(as_member(
-                leader,
-                CreateTeamRequest {
-                    name: "새벽독서".into(),
-                    category: 1,
-                    start_date: date(0),
-                    end_date: date(30),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("team")
-            .into_inner()
-            .team
-            .expect("team")
-            .team_id;
-        let code = self
-            .teams
-            .clone()
-            .create_invite(as_member(
-                leader,
-                CreateInviteRequest {
-                    team_id: team.clone(),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .expect("invite")
-            .into_inner()
-            .invite
-            .expect("invite")
-            .code;
+        let (team, code) = moing_testkit::create_team(&self.teams, &leader.token, "새벽독서").await;
         for m in others {
-            self.teams
-                .clone()
-                .join_team(as_member(m, JoinTeamRequest { code: code.clone() }))
-                .await
-                .expect("join");
+            moing_testkit::join_team(&self.teams, &m.token, &code).await;
         }
         Uuid::parse_str(&team).expect("team id")
     }
