@@ -641,6 +641,34 @@ impl Board {
         Ok(())
     }
 
+    /// The post, author and post title of a reportable item of `team` (a post or
+    /// a comment; deleted items included, as moderation outlives deletion).
+    async fn reported_item(
+        &self,
+        kind: &str,
+        id: Uuid,
+        team: Uuid,
+    ) -> Result<Option<(Uuid, Uuid, String)>, BoardError> {
+        let sql = if kind == POST_KIND {
+            "SELECT p.id AS post_id, p.author_id, p.title FROM post p WHERE p.id = ? AND p.team_id = ?"
+        } else {
+            "SELECT c.post_id, c.author_id, p.title FROM post_comment c JOIN post p ON p.id = c.post_id WHERE c.id = ? AND c.team_id = ?"
+        };
+        let row = sqlx::query(sql)
+            .bind(id)
+            .bind(team)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some((
+                r.try_get("post_id")?,
+                r.try_get("author_id")?,
+                r.try_get("title")?,
+            )),
+            None => None,
+        })
+    }
+
     /// Reports a post (comment None) or a comment; returns the reporter's view.
     pub async fn report(
         &self,
@@ -741,32 +769,10 @@ impl Board {
         };
         let mut items = Vec::new();
         for m in shared::moderated(&self.pool, team, state).await? {
-            let (post_id, author, title): (Uuid, Uuid, String) = if m.kind == POST_KIND {
-                let row = sqlx::query("SELECT id, author_id, title FROM post WHERE id = ?")
-                    .bind(m.content_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                match row {
-                    Some(r) => (
-                        r.try_get("id")?,
-                        r.try_get("author_id")?,
-                        r.try_get("title")?,
-                    ),
-                    None => continue,
-                }
-            } else {
-                let row = sqlx::query("SELECT c.post_id, c.author_id, p.title FROM post_comment c JOIN post p ON p.id = c.post_id WHERE c.id = ?")
-                    .bind(m.content_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                match row {
-                    Some(r) => (
-                        r.try_get("post_id")?,
-                        r.try_get("author_id")?,
-                        r.try_get("title")?,
-                    ),
-                    None => continue,
-                }
+            let Some((post_id, author, title)) =
+                self.reported_item(&m.kind, m.content_id, team).await?
+            else {
+                continue;
             };
             // The leader sees the queue; authors see reports on their own content.
             if !access.leader && author != me {
@@ -831,25 +837,14 @@ impl Board {
         };
         v.finish()?;
         let access = self.members.check(team, me).await?;
-        let (author, post): (Uuid, Uuid) = if kind == POST_KIND {
-            let a: Option<Uuid> =
-                sqlx::query_scalar("SELECT author_id FROM post WHERE id = ? AND team_id = ?")
-                    .bind(id)
-                    .bind(team)
-                    .fetch_optional(&self.pool)
-                    .await?;
-            (a.ok_or(BoardError::PostNotFound)?, id)
-        } else {
-            let row = sqlx::query(
-                "SELECT author_id, post_id FROM post_comment WHERE id = ? AND team_id = ?",
-            )
-            .bind(id)
-            .bind(team)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(BoardError::CommentNotFound)?;
-            (row.try_get("author_id")?, row.try_get("post_id")?)
-        };
+        let (post, author, _) =
+            self.reported_item(kind, id, team)
+                .await?
+                .ok_or(if kind == POST_KIND {
+                    BoardError::PostNotFound
+                } else {
+                    BoardError::CommentNotFound
+                })?;
         if author != me && !access.leader {
             return Err(BoardError::NotAuthorOrLeader);
         }

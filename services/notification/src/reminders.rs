@@ -136,6 +136,37 @@ impl Scheduler {
         Ok(tick)
     }
 
+    /// Plans a reminder `lead` before the instant `at` of a team's item
+    /// (a mission deadline, a vote's close); skips items with bad ids or no time.
+    #[allow(clippy::too_many_arguments)]
+    async fn plan_before(
+        &self,
+        kind: &str,
+        label: &str,
+        team_id: &str,
+        target_id: &str,
+        title: &str,
+        at: Option<&prost_types::Timestamp>,
+        lead: Duration,
+    ) -> Result<usize, sqlx::Error> {
+        let (Ok(team), Some(at)) = (
+            Uuid::parse_str(team_id),
+            at.and_then(moing_common::convert::from_timestamp),
+        ) else {
+            return Ok(0);
+        };
+        let payload = Payload {
+            team_id: team.to_string(),
+            target_id: target_id.to_owned(),
+            title: title.to_owned(),
+            at: at.timestamp(),
+            ..Payload::default()
+        };
+        let key = format!("{label}:{target_id}:{}", at.timestamp());
+        self.insert(kind, key, Some(team), at - lead, &payload)
+            .await
+    }
+
     async fn insert(
         &self,
         kind: &str,
@@ -320,24 +351,16 @@ impl Scheduler {
                     }
                 };
                 for m in page.missions {
-                    let (Ok(team), Some(deadline)) = (
-                        Uuid::parse_str(&m.team_id),
-                        m.deadline
-                            .as_ref()
-                            .and_then(moing_common::convert::from_timestamp),
-                    ) else {
-                        continue;
-                    };
-                    let payload = Payload {
-                        team_id: team.to_string(),
-                        target_id: m.mission_id.clone(),
-                        title: m.title.clone(),
-                        at: deadline.timestamp(),
-                        ..Payload::default()
-                    };
-                    let key = format!("{label}:{}:{}", m.mission_id, deadline.timestamp());
                     planned += self
-                        .insert(kind, key, Some(team), deadline - lead, &payload)
+                        .plan_before(
+                            kind,
+                            label,
+                            &m.team_id,
+                            &m.mission_id,
+                            &m.title,
+                            m.deadline.as_ref(),
+                            lead,
+                        )
                         .await?;
                 }
                 if page.next_page_token.is_empty() {
@@ -375,24 +398,16 @@ impl Scheduler {
                 }
             };
             for v in page.votes {
-                let (Ok(team), Some(closes)) = (
-                    Uuid::parse_str(&v.team_id),
-                    v.closes_at
-                        .as_ref()
-                        .and_then(moing_common::convert::from_timestamp),
-                ) else {
-                    continue;
-                };
-                let payload = Payload {
-                    team_id: team.to_string(),
-                    target_id: v.vote_id.clone(),
-                    title: v.title.clone(),
-                    at: closes.timestamp(),
-                    ..Payload::default()
-                };
-                let key = format!("vote1h:{}:{}", v.vote_id, closes.timestamp());
                 planned += self
-                    .insert("VOTE_1H", key, Some(team), closes - lead, &payload)
+                    .plan_before(
+                        "VOTE_1H",
+                        "vote1h",
+                        &v.team_id,
+                        &v.vote_id,
+                        &v.title,
+                        v.closes_at.as_ref(),
+                        lead,
+                    )
                     .await?;
             }
             if page.next_page_token.is_empty() {
