@@ -29,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod layer;
+pub mod membership;
 pub mod metrics;
 pub mod observe;
 pub mod outbox;

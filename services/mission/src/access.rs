@@ -9,10 +9,10 @@ use std::{
 };
 
 use chrono::NaiveDate;
-use moing_common::client::InternalChannel;
+use moing_common::{client::InternalChannel, membership::MembershipCache};
 use moing_proto::moing::moim::v1::{
-    CheckMembershipRequest, FilterBlockedByRequest, GetTeamSummaryRequest, ListMemberTeamsRequest,
-    MemberTeam, TeamStatus, TeamSummary, team_internal_service_client::TeamInternalServiceClient,
+    FilterBlockedByRequest, GetTeamSummaryRequest, ListMemberTeamsRequest, MemberTeam, TeamStatus,
+    TeamSummary, team_internal_service_client::TeamInternalServiceClient,
 };
 use uuid::Uuid;
 
@@ -54,13 +54,10 @@ pub struct Access {
     pub joined_on: Option<NaiveDate>,
 }
 
-/// (team, member) → when checked and the answer (None: not a member).
-type Cache = HashMap<(Uuid, Uuid), (Instant, Option<Access>)>;
-
 #[derive(Debug)]
 pub struct Memberships {
     client: TeamInternalServiceClient<InternalChannel>,
-    cache: Mutex<Cache>,
+    checks: MembershipCache,
     sizes: Mutex<HashMap<Uuid, (Instant, i32)>>,
     ttl: Duration,
 }
@@ -68,8 +65,8 @@ pub struct Memberships {
 impl Memberships {
     pub fn new(client: TeamInternalServiceClient<InternalChannel>, ttl: Duration) -> Self {
         Self {
+            checks: MembershipCache::new(client.clone(), ttl),
             client,
-            cache: Mutex::new(HashMap::new()),
             sizes: Mutex::new(HashMap::new()),
             ttl,
         }
@@ -77,28 +74,14 @@ impl Memberships {
 
     /// The caller's access, or TEAM_NOT_FOUND for non-members (existence not revealed).
     pub async fn check(&self, team: Uuid, member: Uuid) -> Result<Access, MissionError> {
-        if let Ok(cache) = self.cache.lock()
-            && let Some((at, entry)) = cache.get(&(team, member))
-            && at.elapsed() < self.ttl
-        {
-            return entry.clone().ok_or(MissionError::TeamNotFound);
+        let resp = self.checks.check(team, member).await.map_err(|s| {
+            tracing::warn!(code = ?s.code(), "membership check failed");
+            MissionError::Unavailable("the team service")
+        })?;
+        if !(resp.team_found && resp.is_active_member) {
+            return Err(MissionError::TeamNotFound);
         }
-        let resp = self
-            .client
-            .clone()
-            .check_membership(CheckMembershipRequest {
-                team_id: team.to_string(),
-                member_id: member.to_string(),
-            })
-            .await
-            .map_err(|s| {
-                tracing::warn!(code = ?s.code(), "membership check failed");
-                MissionError::Unavailable("the team service")
-            })?
-            .into_inner()
-            .membership
-            .unwrap_or_default();
-        let entry = (resp.team_found && resp.is_active_member).then_some(Access {
+        Ok(Access {
             leader: resp.is_leader,
             writable: resp.team_status == TeamStatus::Active as i32,
             joined_on: resp
@@ -107,14 +90,7 @@ impl Memberships {
                 .and_then(moing_common::convert::from_timestamp)
                 .map(|t| t.with_timezone(&tz(&resp.time_zone)).date_naive()),
             time_zone: resp.time_zone,
-        });
-        if let Ok(mut cache) = self.cache.lock() {
-            if cache.len() > 50_000 {
-                cache.clear();
-            }
-            cache.insert((team, member), (Instant::now(), entry.clone()));
-        }
-        entry.ok_or(MissionError::TeamNotFound)
+        })
     }
 
     /// The member's teams (active and read-only), for "my missions".
