@@ -49,7 +49,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 /// A date `offset_days` from today in Seoul (the default team time zone).
 fn date(offset_days: i64) -> Option<moing_proto::google::r#type::Date> {
     use chrono::Datelike;
-    let d = (chrono::Utc::now() + chrono::Duration::hours(9)).date_naive()
+    let d = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive()
         + chrono::Duration::days(offset_days);
     Some(moing_proto::google::r#type::Date {
         year: d.year(),

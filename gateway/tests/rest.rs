@@ -256,14 +256,17 @@ async fn errors_have_the_documented_shape_and_statuses() {
         )
         .await;
     assert_eq!(conflict.status, 409);
-    // Unimplemented services answer 503 (no upstream configured here), never a bare 500.
+    // A routed path whose service has no upstream here (moim) answers 501
+    // UNIMPLEMENTED ("service is not routed"), never a bare 500.
     let missing = app
         .call("GET", "/v1/members/me/teams", Some(&token), None)
         .await;
-    assert!(
-        missing.status == 501 || missing.status == 503,
+    assert_eq!(missing.status, 501, "{}", missing.body);
+    assert_eq!(
+        missing.body["status"],
+        json!("UNIMPLEMENTED"),
         "{}",
-        missing.status
+        missing.body
     );
 }
 

@@ -9,9 +9,13 @@
 #     (1.30) and a current one (1.35);
 #   - the rendered set against values.yaml (rendered_matches_values.py) and Envoy's
 #     bootstrap in it against Envoy's v3 protos (envoy_bootstrap.py);
-#   - with Python >= 3.12 only (helm-sdkpy embeds the Helm v4 library): helm lint of
-#     the chart, and Helm's engine rendering the templates and comparing them with
-#     the rendered set document by document (helm_chart.py).
+#   - helm lint of the chart, and Helm's engine rendering the templates and comparing
+#     them with the rendered set document by document (helm_chart.py). helm-sdkpy
+#     embeds the Helm v4 library and needs Python >= 3.12: python3 itself, a
+#     python3.1x on PATH or pyenv's (this project's machines have pyenv's 3.12).
+#     Debian bookworm has none, and no registry here serves a CPython build, so
+#     without one this check FAILS (it never passes unrun); a missing venv module
+#     of Debian's python3.1x is installed (python3.1x-venv).
 # Runs every check, then exits non-zero if any failed.
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 
@@ -55,18 +59,31 @@ find_python312() {
   done
   return 1
 }
-helm_sdkpy_checks() {
-  local py312
+# A venv of Python >= 3.12 at $HELM_VENV; Debian's python3.1x gets its venv module.
+helm_venv() {
+  local py312 version
+  [ -x "$HELM_VENV/bin/python" ] && return 0
   if ! py312="$(find_python312)"; then
-    log "deploy: skipped: helm lint and the Helm rendering comparison need Python 3.12 (helm-sdkpy); none found"
-    return 0
+    log "deploy: FAILED: helm lint needs Python >= 3.12 (helm-sdkpy); none found as python3," \
+      "python3.1x or under ${PYENV_ROOT:-$HOME/.pyenv}/versions (Debian bookworm has none: install one)"
+    return 1
   fi
-  if [ ! -x "$HELM_VENV/bin/python" ] && ! "$py312" -m venv "$HELM_VENV"; then
+  if ! "$py312" -m venv "$HELM_VENV" >/dev/null 2>&1; then
     rm -rf "$HELM_VENV"
-    log "deploy: skipped: helm lint and the Helm rendering comparison need a Python 3.12 venv ($py312 has no venv module)"
-    return 0
+    version="$("$py312" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+    if [[ "$py312" == /usr/bin/* ]]; then
+      apt_install "python${version}-venv" || true
+    fi
+    if ! "$py312" -m venv "$HELM_VENV"; then
+      rm -rf "$HELM_VENV"
+      log "deploy: FAILED: $py312 cannot make a venv for helm-sdkpy (no venv module)"
+      return 1
+    fi
   fi
-  "$HELM_VENV/bin/pip" install --quiet --disable-pip-version-check helm-sdkpy==0.1.32 PyYAML==6.0.3 \
+}
+helm_sdkpy_checks() {
+  helm_venv \
+    && "$HELM_VENV/bin/pip" install --quiet --disable-pip-version-check helm-sdkpy==0.1.32 PyYAML==6.0.3 \
     && "$HELM_VENV/bin/python" "$ROOT/scripts/checks/helm_chart.py" "$CHART" "$RENDERED"
 }
 check "helm lint and Helm's rendering vs the rendered set (helm-sdkpy, Python >= 3.12)" helm_sdkpy_checks

@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        let now = Utc::now();
+        let now = crate::clock::now();
         assert_eq!(from_timestamp(&timestamp(now)), Some(now));
         let d: NaiveDate = "2026-11-24".parse().expect("date");
         assert_eq!((date(d).year, date(d).month, date(d).day), (2026, 11, 24));

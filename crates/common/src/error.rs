@@ -26,6 +26,7 @@ pub mod reason {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const DEPENDENCY_UNAVAILABLE: &str = "DEPENDENCY_UNAVAILABLE";
     pub const INTERNAL: &str = "INTERNAL";
+    pub const CONCURRENT_UPDATE: &str = "CONCURRENT_UPDATE";
 }
 
 /// One invalid request field: `field` is the proto field path (`mission.title`).
@@ -70,6 +71,26 @@ impl ApiError {
 
     pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
         Self::new(Code::Unauthenticated, reason, message)
+    }
+
+    /// A write that lost a lock conflict on every retry (see `db::transaction`):
+    /// `ABORTED`, safe to try again; never reported as `INTERNAL`.
+    pub fn lock_conflict() -> Self {
+        Self::new(
+            Code::Aborted,
+            reason::CONCURRENT_UPDATE,
+            "the data changed concurrently; try again",
+        )
+    }
+
+    /// An unexpected failure, unless it is a lock conflict (then [`Self::lock_conflict`]).
+    pub fn from_internal(err: &anyhow::Error) -> Self {
+        use crate::db::LockConflict;
+        if err.is_lock_conflict() {
+            tracing::warn!(error = %format!("{err:#}"), "lock conflict after retries");
+            return Self::lock_conflict();
+        }
+        Self::internal(format!("{err:#}"))
     }
 
     /// An unexpected failure: logged here once with its chain, sent as an opaque message.

@@ -1,6 +1,7 @@
 //! moing-common: what every MOING service runs on, and nothing domain-specific.
 //!
 //! - [`config`]: layered settings (defaults ← TOML ← `MOING_*` env) and shared sections.
+//! - [`clock`]: the one source of "now" (system clock, shiftable in tests by `MOING_CLOCK_AT`).
 //! - [`convert`]: chrono ⇄ protobuf time types.
 //! - [`telemetry`]: tracing subscriber set-up.
 //! - [`error`]: the error-code model: gRPC status + `ErrorInfo` reason + `BadRequest`.
@@ -21,6 +22,7 @@
 
 pub mod admin;
 pub mod client;
+pub mod clock;
 pub mod config;
 pub mod convert;
 pub mod db;

@@ -73,7 +73,7 @@ impl Outbox {
         payload: Payload,
     ) -> Result<Uuid, sqlx::Error> {
         let id = Uuid::now_v7();
-        let now = Utc::now();
+        let now = crate::clock::now();
         if let Some(team) = team_id {
             crate::observe::record_team(&team);
         }
@@ -341,6 +341,15 @@ pub enum HandleError {
     Other(#[from] anyhow::Error),
 }
 
+impl crate::db::LockConflict for HandleError {
+    fn is_lock_conflict(&self) -> bool {
+        match self {
+            Self::Database(e) => e.is_lock_conflict(),
+            Self::Other(e) => e.is_lock_conflict(),
+        }
+    }
+}
+
 /// A consumer's effect for one event, applied inside the de-duplicating transaction.
 #[tonic::async_trait]
 pub trait EventHandler: Send + Sync + 'static {
@@ -425,14 +434,16 @@ impl<H: EventHandler> EventSink for EventSinkService<H> {
             );
             crate::observe::adopt(&span, crate::observe::extract(&event.trace_context));
             span.add_link(delivery.clone());
-            let result: Result<bool, HandleError> = async {
-                let mut tx = self.pool.begin().await?;
-                if !mark_processed(&mut tx, id).await? {
-                    return Ok(false);
-                }
-                self.handler.handle(&mut tx, event).await?;
-                tx.commit().await?;
-                Ok(true)
+            let result = async {
+                crate::transaction!("event_sink.apply", Result<bool, HandleError>, {
+                    let mut tx = self.pool.begin().await?;
+                    if !mark_processed(&mut tx, id).await? {
+                        return Ok(false);
+                    }
+                    self.handler.handle(&mut tx, event).await?;
+                    tx.commit().await?;
+                    Ok(true)
+                })
             }
             .instrument(span)
             .await;

@@ -145,7 +145,7 @@ pub fn access_claims(
     state: MemberState,
     ttl: Duration,
 ) -> Claims {
-    let now = chrono::Utc::now().timestamp();
+    let now = crate::clock::now().timestamp();
     Claims {
         iss: issuer.into(),
         aud: audience.into(),
@@ -217,13 +217,18 @@ impl std::fmt::Debug for TokenVerifier {
     }
 }
 
+/// Clock skew tolerated on `exp` between the issuer and a verifier.
+const EXPIRY_LEEWAY_SECS: i64 = 30;
+
 impl TokenVerifier {
     pub fn new(source: Arc<dyn JwksSource>, issuer: &str, audience: &str) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.leeway = 30;
+        // Expiry is checked against the process clock (moing_common::clock), not
+        // the library's own reading of the system clock.
+        validation.validate_exp = false;
         Self {
             source,
             validation,
@@ -301,6 +306,9 @@ impl TokenVerifier {
             }
         })?;
         let claims = data.claims;
+        if claims.exp + EXPIRY_LEEWAY_SECS < crate::clock::now().timestamp() {
+            return Err(TokenError::Expired);
+        }
         if claims.typ != ACCESS_TOKEN_TYPE {
             return Err(TokenError::Invalid("not an access token"));
         }

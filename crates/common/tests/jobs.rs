@@ -1,6 +1,5 @@
 //! Due-job claiming: two replicas claiming at once get disjoint rows.
 
-use chrono::Utc;
 use moing_common::jobs::{DueQuery, claim_due};
 use moing_testkit::TestDb;
 use sqlx::migrate::Migrator;
@@ -21,7 +20,7 @@ async fn concurrent_claims_are_disjoint_and_skip_future_and_done_rows() -> anyho
     )
     .execute(&db.pool)
     .await?;
-    let now = Utc::now();
+    let now = moing_common::clock::now();
     for id in 0..12 {
         let due = if id < 10 {
             now - chrono::Duration::minutes(1)

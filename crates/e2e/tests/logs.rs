@@ -105,16 +105,19 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
         )
         .await;
     assert_eq!(s, 200, "{refreshed}");
-    let access = refreshed["accessToken"]
+    // RefreshTokenResponse is {"tokens": AuthTokens}: both tokens must be there.
+    let access = refreshed["tokens"]["accessToken"]
         .as_str()
-        .or_else(|| refreshed["tokens"]["accessToken"].as_str())
-        .expect("access")
+        .expect("refreshed access token")
         .to_owned();
-    let new_refresh = refreshed["refreshToken"]
+    let new_refresh = refreshed["tokens"]["refreshToken"]
         .as_str()
-        .or_else(|| refreshed["tokens"]["refreshToken"].as_str())
-        .unwrap_or_default()
+        .expect("rotated refresh token")
         .to_owned();
+    assert!(
+        !new_refresh.is_empty() && new_refresh != refresh,
+        "refreshing rotates the refresh token: {refreshed}"
+    );
     let (s, me) = stack
         .call("GET", "/v1/members/me", Some(&access), &[], None)
         .await;
@@ -141,8 +144,10 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
         .call("GET", "/v1/members/me", Some(&forged), &[], None)
         .await;
     assert_eq!(s, 401);
+    // A rotated-out refresh token is refused as reused (and its log line, a
+    // warning, must not carry it either).
     let reused = refresh.clone();
-    let (s, _) = stack
+    let (s, refused) = stack
         .call(
             "POST",
             "/v1/auth/tokens:refresh",
@@ -151,7 +156,12 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
             Some(json!({"refreshToken": reused})),
         )
         .await;
-    assert_ne!(s, 200, "a rotated refresh token is refused");
+    assert_eq!(s, 401, "a rotated refresh token is refused: {refused}");
+    assert_eq!(
+        refused["details"][0]["reason"],
+        json!("REFRESH_TOKEN_REUSED"),
+        "{refused}"
+    );
     stack.cluster.stop().await.expect("clean stop");
 
     let text = capture.text();
@@ -167,9 +177,7 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
         ("push token", push_token.as_str()),
     ];
     for (what, secret) in secrets {
-        if secret.is_empty() {
-            continue;
-        }
+        assert!(!secret.is_empty(), "{what} was captured");
         let leak = text.lines().find(|l| l.contains(secret));
         assert!(leak.is_none(), "{what} logged: {leak:?}");
     }

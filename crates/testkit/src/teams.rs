@@ -1,7 +1,7 @@
 //! Team set-up through moim's public API, shared by the API tests of every
 //! service that needs a real team (mission, board, notification).
 
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Duration};
 use moing_proto::{
     google::r#type::Date,
     moing::moim::v1::{
@@ -23,7 +23,7 @@ pub fn bearer<T>(token: &str, msg: T) -> Request<T> {
 
 /// Today in Seoul plus `offset` days.
 pub fn seoul_date(offset: i64) -> Option<Date> {
-    let d = (Utc::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
+    let d = (moing_common::clock::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
     Some(Date {
         year: d.year(),
         month: d.month() as i32,

@@ -151,7 +151,15 @@ pub fn birth_date(v: &mut Validator, field: &str, y: i32, m: i32, d: i32) -> Opt
         .zip(u32::try_from(d).ok())
         .and_then(|(m, d)| NaiveDate::from_ymd_opt(y, m, d));
     match date {
-        Some(date) if date.year_ce().1 >= 1900 && date <= Utc::now().date_naive() => Some(date),
+        // "Today" where it is latest on Earth (UTC+14): a member whose day has
+        // begun is never told their birthday is in the future.
+        Some(date)
+            if date.year_ce().1 >= 1900
+                && date
+                    <= (moing_common::clock::now() + chrono::Duration::hours(14)).date_naive() =>
+        {
+            Some(date)
+        }
         Some(_) => {
             v.violation(field, "must be between 1900-01-01 and today");
             None

@@ -135,8 +135,14 @@ impl From<AuthError> for Status {
                 ApiError::unavailable("the session store")
             }
             AuthError::DependencyUnavailable(what) => ApiError::unavailable(what),
-            AuthError::Internal(e) => ApiError::internal(format!("{e:#}")),
+            AuthError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
+    }
+}
+
+impl moing_common::db::LockConflict for AuthError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

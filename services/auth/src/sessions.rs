@@ -157,7 +157,7 @@ impl SessionStore {
     ) -> Result<Issued, AuthError> {
         let mut c = self.conn().await?;
         let token = Self::new_token();
-        let now = Utc::now().timestamp();
+        let now = moing_common::clock::now().timestamp();
         let exp = now + self.ttl.as_secs() as i64;
         let skey = self.key(&format!("sess:{session_id}"));
         let h = hash(&token);
@@ -200,7 +200,7 @@ impl SessionStore {
         }
         let mut c = self.conn().await?;
         let new_token = Self::new_token();
-        let now = Utc::now().timestamp();
+        let now = moing_common::clock::now().timestamp();
         let old = hash(token);
         let reply: Vec<String> = self
             .rotate
@@ -327,7 +327,7 @@ impl SessionStore {
     /// Fixed one-minute window: fails with the seconds to wait once `limit` is passed.
     pub async fn limit(&self, bucket: &str, who: &str, limit: u32) -> Result<(), AuthError> {
         let mut c = self.conn().await?;
-        let now = Utc::now().timestamp();
+        let now = moing_common::clock::now().timestamp();
         let window = now / 60;
         let key = self.key(&format!("rl:{bucket}:{who}:{window}"));
         let (count,): (u32,) = redis::pipe()

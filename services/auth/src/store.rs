@@ -84,64 +84,67 @@ impl Store {
         provider: Provider,
         identity: &Identity,
     ) -> Result<(Member, bool), AuthError> {
-        // Two first sign-ins racing: the loser's identity insert conflicts, and
-        // the retry finds the winner's member.
-        for _ in 0..3 {
-            let mut tx = self.pool.begin().await?;
-            let existing: Option<Uuid> = sqlx::query_scalar(
-                "SELECT member_id FROM social_identity WHERE provider = ? AND subject = ?",
-            )
-            .bind(provider.as_str())
-            .bind(&identity.subject)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(id) = existing {
-                let m = Self::by_id(&mut tx, id)
-                    .await?
-                    .ok_or_else(|| anyhow::anyhow!("identity without member {id}"))?;
-                tx.commit().await?;
-                return Ok((m, false));
-            }
-            let id = Uuid::now_v7();
-            let now = Utc::now().naive_utc();
-            sqlx::query(
-                "INSERT INTO member (id, status, email, provider, created_at, updated_at) \
-                 VALUES (?, 'PENDING', ?, ?, ?, ?)",
-            )
-            .bind(id)
-            .bind(&identity.email)
-            .bind(provider.as_str())
-            .bind(now)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let linked = sqlx::query(
-                "INSERT INTO social_identity (provider, subject, member_id, created_at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(provider.as_str())
-            .bind(&identity.subject)
-            .bind(id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await;
-            match linked {
-                Ok(_) => {
+        moing_common::transaction!("auth.sign_in", Result<(Member, bool), AuthError>, {
+            // Two first sign-ins racing: the loser's identity insert conflicts, and
+            // the retry finds the winner's member.
+            for _ in 0..3 {
+                let mut tx = self.pool.begin().await?;
+                let existing: Option<Uuid> = sqlx::query_scalar(
+                    "SELECT member_id FROM social_identity WHERE provider = ? AND subject = ?",
+                )
+                .bind(provider.as_str())
+                .bind(&identity.subject)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(id) = existing {
                     let m = Self::by_id(&mut tx, id)
                         .await?
-                        .ok_or_else(|| anyhow::anyhow!("member {id} vanished"))?;
+                        .ok_or_else(|| anyhow::anyhow!("identity without member {id}"))?;
                     tx.commit().await?;
-                    return Ok((m, true));
+                    return Ok((m, false));
                 }
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    continue;
+                let id = Uuid::now_v7();
+                let now = moing_common::clock::now().naive_utc();
+                sqlx::query(
+                    "INSERT INTO member (id, status, email, provider, created_at, updated_at) \
+                     VALUES (?, 'PENDING', ?, ?, ?, ?)",
+                )
+                .bind(id)
+                .bind(&identity.email)
+                .bind(provider.as_str())
+                .bind(now)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let linked = sqlx::query(
+                    "INSERT INTO social_identity (provider, subject, member_id, created_at) VALUES (?, ?, ?, ?)",
+                )
+                .bind(provider.as_str())
+                .bind(&identity.subject)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await;
+                match linked {
+                    Ok(_) => {
+                        let m = Self::by_id(&mut tx, id)
+                            .await?
+                            .ok_or_else(|| anyhow::anyhow!("member {id} vanished"))?;
+                        tx.commit().await?;
+                        return Ok((m, true));
+                    }
+                    Err(e) if is_unique_violation(&e) => {
+                        tx.rollback().await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
                 }
-                Err(e) => return Err(e.into()),
             }
-        }
-        Err(AuthError::Internal(anyhow::anyhow!(
-            "sign-in kept conflicting"
-        )))
+            Err(AuthError::Internal(anyhow::anyhow!(
+                "sign-in kept conflicting"
+            )))
+
+        })
     }
 
     /// Completes sign-up; the unique index decides concurrent races for a nickname.
@@ -152,49 +155,52 @@ impl Store {
         gender: Option<Gender>,
         birth_date: Option<NaiveDate>,
     ) -> Result<Member, AuthError> {
-        let mut tx = self.pool.begin().await?;
-        let now = Utc::now().naive_utc();
-        let updated = sqlx::query(
-            "UPDATE member SET status = 'ACTIVE', nickname = ?, gender = ?, birth_date = ?, \
-             signed_up_at = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'",
-        )
-        .bind(nickname)
-        .bind(gender.map(Gender::as_str))
-        .bind(birth_date)
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await;
-        match updated {
-            Err(e) if is_unique_violation(&e) => return Err(AuthError::NicknameTaken),
-            Err(e) => return Err(e.into()),
-            Ok(done) if done.rows_affected() == 0 => {
-                let m = Self::by_id(&mut tx, id).await?;
-                return Err(match m.map(|m| m.status) {
-                    Some(Status::Active) => AuthError::AlreadySignedUp,
-                    Some(Status::Withdrawn) => AuthError::MemberWithdrawn,
-                    _ => AuthError::MemberNotFound,
-                });
-            }
-            Ok(_) => {}
-        }
-        self.outbox
-            .enqueue(
-                &mut tx,
-                None,
-                Some(id),
-                Payload::MemberSignedUp(MemberSignedUp {
-                    nickname: nickname.to_owned(),
-                }),
+        moing_common::transaction!("auth.sign_up", Result<Member, AuthError>, {
+            let mut tx = self.pool.begin().await?;
+            let now = moing_common::clock::now().naive_utc();
+            let updated = sqlx::query(
+                "UPDATE member SET status = 'ACTIVE', nickname = ?, gender = ?, birth_date = ?, \
+                 signed_up_at = ?, updated_at = ? WHERE id = ? AND status = 'PENDING'",
             )
-            .await?;
-        let m = Self::by_id(&mut tx, id)
-            .await?
-            .ok_or(AuthError::MemberNotFound)?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(m)
+            .bind(nickname)
+            .bind(gender.map(Gender::as_str))
+            .bind(birth_date)
+            .bind(now)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await;
+            match updated {
+                Err(e) if is_unique_violation(&e) => return Err(AuthError::NicknameTaken),
+                Err(e) => return Err(e.into()),
+                Ok(done) if done.rows_affected() == 0 => {
+                    let m = Self::by_id(&mut tx, id).await?;
+                    return Err(match m.map(|m| m.status) {
+                        Some(Status::Active) => AuthError::AlreadySignedUp,
+                        Some(Status::Withdrawn) => AuthError::MemberWithdrawn,
+                        _ => AuthError::MemberNotFound,
+                    });
+                }
+                Ok(_) => {}
+            }
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    None,
+                    Some(id),
+                    Payload::MemberSignedUp(MemberSignedUp {
+                        nickname: nickname.to_owned(),
+                    }),
+                )
+                .await?;
+            let m = Self::by_id(&mut tx, id)
+                .await?
+                .ok_or(AuthError::MemberNotFound)?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(m)
+
+        })
     }
 
     pub async fn nickname_available(&self, nickname: &str) -> Result<bool, AuthError> {
@@ -214,44 +220,47 @@ impl Store {
         introduction: Option<&str>,
         image_key: Option<&str>,
     ) -> Result<Member, AuthError> {
-        let mut tx = self.pool.begin().await?;
-        let result = sqlx::query(
-            "UPDATE member SET nickname = COALESCE(?, nickname), \
-             introduction = COALESCE(?, introduction), image_key = COALESCE(?, image_key), \
-             updated_at = ? WHERE id = ? AND status = 'ACTIVE'",
-        )
-        .bind(nickname)
-        .bind(introduction)
-        .bind(image_key)
-        .bind(Utc::now().naive_utc())
-        .bind(id)
-        .execute(&mut *tx)
-        .await;
-        match result {
-            Err(e) if is_unique_violation(&e) => return Err(AuthError::NicknameTaken),
-            Err(e) => return Err(e.into()),
-            Ok(_) => {}
-        }
-        let m = Self::by_id(&mut tx, id)
-            .await?
-            .ok_or(AuthError::MemberNotFound)?;
-        if m.status != Status::Active {
-            return Err(AuthError::MemberWithdrawn);
-        }
-        self.outbox
-            .enqueue(
-                &mut tx,
-                None,
-                Some(id),
-                Payload::MemberProfileUpdated(MemberProfileUpdated {
-                    nickname: m.nickname.clone().unwrap_or_default(),
-                    image_key: m.image_key.clone(),
-                }),
+        moing_common::transaction!("auth.update_profile", Result<Member, AuthError>, {
+            let mut tx = self.pool.begin().await?;
+            let result = sqlx::query(
+                "UPDATE member SET nickname = COALESCE(?, nickname), \
+                 introduction = COALESCE(?, introduction), image_key = COALESCE(?, image_key), \
+                 updated_at = ? WHERE id = ? AND status = 'ACTIVE'",
             )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(m)
+            .bind(nickname)
+            .bind(introduction)
+            .bind(image_key)
+            .bind(moing_common::clock::now().naive_utc())
+            .bind(id)
+            .execute(&mut *tx)
+            .await;
+            match result {
+                Err(e) if is_unique_violation(&e) => return Err(AuthError::NicknameTaken),
+                Err(e) => return Err(e.into()),
+                Ok(_) => {}
+            }
+            let m = Self::by_id(&mut tx, id)
+                .await?
+                .ok_or(AuthError::MemberNotFound)?;
+            if m.status != Status::Active {
+                return Err(AuthError::MemberWithdrawn);
+            }
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    None,
+                    Some(id),
+                    Payload::MemberProfileUpdated(MemberProfileUpdated {
+                        nickname: m.nickname.clone().unwrap_or_default(),
+                        image_key: m.image_key.clone(),
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(m)
+
+        })
     }
 
     pub async fn batch_get(&self, ids: &[Uuid]) -> Result<Vec<Member>, AuthError> {
@@ -275,62 +284,68 @@ impl Store {
         provider: Provider,
         unlink: Result<(), String>,
     ) -> Result<(), AuthError> {
-        let mut tx = self.pool.begin().await?;
-        let now = Utc::now().naive_utc();
-        sqlx::query(
-            "UPDATE member SET status = 'WITHDRAWN', nickname = ?, introduction = '', image_key = '', \
-             email = NULL, gender = NULL, birth_date = NULL, withdrawn_at = ?, updated_at = ? \
-             WHERE id = ? AND status <> 'WITHDRAWN'",
-        )
-        .bind(WITHDRAWN_NICKNAME)
-        .bind(now)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM social_identity WHERE member_id = ?")
+        moing_common::transaction!("auth.withdraw", Result<(), AuthError>, {
+            let mut tx = self.pool.begin().await?;
+            let now = moing_common::clock::now().naive_utc();
+            sqlx::query(
+                "UPDATE member SET status = 'WITHDRAWN', nickname = ?, introduction = '', image_key = '', \
+                 email = NULL, gender = NULL, birth_date = NULL, withdrawn_at = ?, updated_at = ? \
+                 WHERE id = ? AND status <> 'WITHDRAWN'",
+            )
+            .bind(WITHDRAWN_NICKNAME)
+            .bind(now)
+            .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let (succeeded, detail) = match unlink {
-            Ok(()) => (true, "revoked".to_owned()),
-            Err(e) => (false, e.chars().take(300).collect()),
-        };
-        sqlx::query(
-            "INSERT INTO provider_unlink (id, member_id, provider, succeeded, detail, attempted_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(id)
-        .bind(provider.as_str())
-        .bind(succeeded)
-        .bind(detail)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                None,
-                Some(id),
-                Payload::MemberWithdrawn(MemberWithdrawn {
-                    anonymised_nickname: WITHDRAWN_NICKNAME.to_owned(),
-                }),
+            sqlx::query("DELETE FROM social_identity WHERE member_id = ?")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let (succeeded, detail) = match unlink.clone() {
+                Ok(()) => (true, "revoked".to_owned()),
+                Err(e) => (false, e.chars().take(300).collect()),
+            };
+            sqlx::query(
+                "INSERT INTO provider_unlink (id, member_id, provider, succeeded, detail, attempted_at) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
             )
+            .bind(Uuid::now_v7())
+            .bind(id)
+            .bind(provider.as_str())
+            .bind(succeeded)
+            .bind(detail)
+            .bind(now)
+            .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    None,
+                    Some(id),
+                    Payload::MemberWithdrawn(MemberWithdrawn {
+                        anonymised_nickname: WITHDRAWN_NICKNAME.to_owned(),
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     /// Emits an event that has no row change of its own (session revocations).
     pub async fn emit(&self, actor: Uuid, payload: Payload) -> Result<(), AuthError> {
-        let mut tx = self.pool.begin().await?;
-        self.outbox
-            .enqueue(&mut tx, None, Some(actor), payload)
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+        moing_common::transaction!("auth.emit", Result<(), AuthError>, {
+            let mut tx = self.pool.begin().await?;
+            self.outbox
+                .enqueue(&mut tx, None, Some(actor), payload.clone())
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 }

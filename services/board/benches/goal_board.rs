@@ -10,7 +10,6 @@ mod helpers;
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
 use helpers::{Member, TestApp, as_member, spawn_app};
 use moing_proto::moing::board::v1::GetGoalBoardRequest;
 use sqlx::Row;
@@ -38,15 +37,15 @@ async fn run(app: &TestApp, days: i64) -> anyhow::Result<()> {
         members.push(m);
     }
     let team_id = Uuid::parse_str(&team)?;
-    let start =
-        (Utc::now() + chrono::Duration::hours(9)).date_naive() - chrono::Duration::days(days);
+    let start = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive()
+        - chrono::Duration::days(days);
     sqlx::query("UPDATE team SET start_date = ? WHERE id = ?")
         .bind(start)
         .bind(team_id)
         .execute(&app.moim_db.pool)
         .await?;
     sqlx::query("UPDATE membership SET joined_at = ? WHERE team_id = ?")
-        .bind((Utc::now() - chrono::Duration::days(days + 1)).naive_utc())
+        .bind((moing_common::clock::now() - chrono::Duration::days(days + 1)).naive_utc())
         .bind(team_id)
         .execute(&app.moim_db.pool)
         .await?;

@@ -133,8 +133,14 @@ impl From<BoardError> for Status {
             )
             .with_metadata("dependency", what),
             BoardError::Unavailable(what) => ApiError::unavailable(what),
-            BoardError::Internal(e) => ApiError::internal(format!("{e:#}")),
+            BoardError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
+    }
+}
+
+impl moing_common::db::LockConflict for BoardError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

@@ -6,7 +6,7 @@
 
 use std::{collections::HashMap, future::Future, time::Duration};
 
-use chrono::{Duration as Days, NaiveDate, Utc};
+use chrono::{Duration as Days, NaiveDate};
 use moing_common::{
     Validator,
     convert::{date, from_date, timestamp},
@@ -124,7 +124,7 @@ impl Board {
         let team = v.id("team_id", team).unwrap_or_default();
         v.finish()?;
         let deadline = Duration::from_millis(self.settings.goal_board_deadline_ms);
-        let now = Utc::now();
+        let now = moing_common::clock::now();
 
         // moim first-hand: the summary also decides membership (no separate check).
         let summary_call = within(deadline, "moim", async {
@@ -196,7 +196,14 @@ impl Board {
             .today
             .as_ref()
             .and_then(from_date)
-            .unwrap_or_else(|| now.date_naive());
+            .unwrap_or_else(|| {
+                // "Today" is the team's date, never UTC's.
+                let zone = summary
+                    .time_zone
+                    .parse::<chrono_tz::Tz>()
+                    .unwrap_or(chrono_tz::Asia::Seoul);
+                now.with_timezone(&zone).date_naive()
+            });
         let start = summary
             .start_date
             .as_ref()

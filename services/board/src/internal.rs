@@ -162,7 +162,7 @@ impl BoardInternalService for Board {
         });
         Ok(Response::new(pb::ExportMemberBoardDataResponse {
             json: serde_json::to_vec(&json).map_err(|e| BoardError::Internal(e.into()))?,
-            generated_at: Some(timestamp(chrono::Utc::now())),
+            generated_at: Some(timestamp(moing_common::clock::now())),
         }))
     }
 }

@@ -203,50 +203,53 @@ impl Board {
         me: Uuid,
         r: pb::CreatePostRequest,
     ) -> Result<pb::Post, BoardError> {
-        let mut v = Validator::new();
-        let team = v.id("team_id", &r.team_id).unwrap_or_default();
-        let title = v.text("title", &r.title, 1, 30);
-        let content = v.text("content", &r.content, 1, 2000);
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        if r.is_notice && !access.leader {
-            return Err(BoardError::NoticeNeedsLeader);
-        }
-        let id = Uuid::now_v7();
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO post (id, team_id, author_id, title, content, is_notice, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(team)
-            .bind(me)
-            .bind(&title)
-            .bind(&content)
-            .bind(r.is_notice)
-            .bind(now.naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(me),
-                Payload::PostCreated(PostCreated {
-                    post_id: id.to_string(),
-                    team_name: access.team_name.clone(),
-                    post_title: title,
-                    is_notice: r.is_notice,
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        let p = self.post(team, id, me).await?;
-        let names = self.names_for(&[me]).await;
-        self.post_pb(&p, me, &access, &names, Self::leader_of(&access, me))
-            .await
+        moing_common::transaction!("board.create_post", Result<pb::Post, BoardError>, {
+            let mut v = Validator::new();
+            let team = v.id("team_id", &r.team_id).unwrap_or_default();
+            let title = v.text("title", &r.title, 1, 30);
+            let content = v.text("content", &r.content, 1, 2000);
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            if r.is_notice && !access.leader {
+                return Err(BoardError::NoticeNeedsLeader);
+            }
+            let id = Uuid::now_v7();
+            let now = moing_common::clock::now();
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("INSERT INTO post (id, team_id, author_id, title, content, is_notice, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(team)
+                .bind(me)
+                .bind(&title)
+                .bind(&content)
+                .bind(r.is_notice)
+                .bind(now.naive_utc())
+                .execute(&mut *tx)
+                .await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team),
+                    Some(me),
+                    Payload::PostCreated(PostCreated {
+                        post_id: id.to_string(),
+                        team_name: access.team_name.clone(),
+                        post_title: title,
+                        is_notice: r.is_notice,
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            let p = self.post(team, id, me).await?;
+            let names = self.names_for(&[me]).await;
+            self.post_pb(&p, me, &access, &names, Self::leader_of(&access, me))
+                .await
+
+        })
     }
 
     pub async fn list_posts(
@@ -320,113 +323,119 @@ impl Board {
         me: Uuid,
         r: pb::UpdatePostRequest,
     ) -> Result<pb::Post, BoardError> {
-        let mut v = Validator::new();
-        let (team, id) = Self::ids(&mut v, &r.team_id, &r.post_id);
-        let body = r.post.unwrap_or_default();
-        let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
-        v.check(
-            !paths.is_empty(),
-            "update_mask",
-            "name the fields to change",
-        );
-        let mut title = None;
-        let mut content = None;
-        let mut notice = None;
-        for path in &paths {
-            match path.as_str() {
-                "title" => title = Some(v.text("post.title", &body.title, 1, 30)),
-                "content" => content = Some(v.text("post.content", &body.content, 1, 2000)),
-                "is_notice" => notice = Some(body.is_notice),
-                other => v.violation("update_mask", format!("`{other}` cannot be changed")),
+        moing_common::transaction!("board.update_post", Result<pb::Post, BoardError>, {
+            let mut v = Validator::new();
+            let (team, id) = Self::ids(&mut v, &r.team_id, &r.post_id);
+            let body = r.post.clone().unwrap_or_default();
+            let paths = r.update_mask.clone().map(|m| m.paths).unwrap_or_default();
+            v.check(
+                !paths.is_empty(),
+                "update_mask",
+                "name the fields to change",
+            );
+            let mut title = None;
+            let mut content = None;
+            let mut notice = None;
+            for path in &paths {
+                match path.as_str() {
+                    "title" => title = Some(v.text("post.title", &body.title, 1, 30)),
+                    "content" => content = Some(v.text("post.content", &body.content, 1, 2000)),
+                    "is_notice" => notice = Some(body.is_notice),
+                    other => v.violation("update_mask", format!("`{other}` cannot be changed")),
+                }
             }
-        }
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        let p = self.post(team, id, me).await?;
-        if p.author_id != me {
-            return Err(BoardError::NotAuthor);
-        }
-        if notice.is_some_and(|n| n != p.is_notice) && !access.leader {
-            return Err(BoardError::NoticeNeedsLeader);
-        }
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE post SET title = COALESCE(?, title), content = COALESCE(?, content), is_notice = COALESCE(?, is_notice), edited_at = ? WHERE id = ? AND team_id = ? AND deleted_at IS NULL")
-            .bind(&title)
-            .bind(&content)
-            .bind(notice)
-            .bind(now.naive_utc())
-            .bind(id)
-            .bind(team)
-            .execute(&mut *tx)
-            .await?;
-        let is_notice = notice.unwrap_or(p.is_notice);
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(me),
-                Payload::PostUpdated(PostUpdated {
-                    post_id: id.to_string(),
-                    author_member_id: me.to_string(),
-                    post_title: title.clone().unwrap_or(p.title.clone()),
-                    is_notice,
-                    became_notice: is_notice && !p.is_notice,
-                    updated_fields: paths.clone(),
-                    team_name: access.team_name.clone(),
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        let p = self.post(team, id, me).await?;
-        let names = self.names_for(&[me]).await;
-        self.post_pb(&p, me, &access, &names, Self::leader_of(&access, me))
-            .await
-    }
-
-    pub async fn delete_post(&self, me: Uuid, team: &str, post: &str) -> Result<(), BoardError> {
-        let mut v = Validator::new();
-        let (team, id) = Self::ids(&mut v, team, post);
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        let p = self.post(team, id, me).await?;
-        if p.author_id != me && !access.leader {
-            return Err(BoardError::NotAuthorOrLeader);
-        }
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE post SET deleted_at = ? WHERE id = ? AND team_id = ? AND deleted_at IS NULL",
-        )
-        .bind(Utc::now().naive_utc())
-        .bind(id)
-        .bind(team)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            let p = self.post(team, id, me).await?;
+            if p.author_id != me {
+                return Err(BoardError::NotAuthor);
+            }
+            if notice.is_some_and(|n| n != p.is_notice) && !access.leader {
+                return Err(BoardError::NoticeNeedsLeader);
+            }
+            let now = moing_common::clock::now();
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("UPDATE post SET title = COALESCE(?, title), content = COALESCE(?, content), is_notice = COALESCE(?, is_notice), edited_at = ? WHERE id = ? AND team_id = ? AND deleted_at IS NULL")
+                .bind(&title)
+                .bind(&content)
+                .bind(notice)
+                .bind(now.naive_utc())
+                .bind(id)
+                .bind(team)
+                .execute(&mut *tx)
+                .await?;
+            let is_notice = notice.unwrap_or(p.is_notice);
             self.outbox
                 .enqueue(
                     &mut tx,
                     Some(team),
                     Some(me),
-                    Payload::PostDeleted(PostDeleted {
+                    Payload::PostUpdated(PostUpdated {
                         post_id: id.to_string(),
-                        author_member_id: p.author_id.to_string(),
-                        by_moderator: p.author_id != me,
-                        was_notice: p.is_notice,
+                        author_member_id: me.to_string(),
+                        post_title: title.clone().unwrap_or(p.title.clone()),
+                        is_notice,
+                        became_notice: is_notice && !p.is_notice,
+                        updated_fields: paths.clone(),
+                        team_name: access.team_name.clone(),
                     }),
                 )
                 .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            tx.commit().await?;
+            self.outbox.wake();
+            let p = self.post(team, id, me).await?;
+            let names = self.names_for(&[me]).await;
+            self.post_pb(&p, me, &access, &names, Self::leader_of(&access, me))
+                .await
+
+        })
+    }
+
+    pub async fn delete_post(&self, me: Uuid, team: &str, post: &str) -> Result<(), BoardError> {
+        moing_common::transaction!("board.delete_post", Result<(), BoardError>, {
+            let mut v = Validator::new();
+            let (team, id) = Self::ids(&mut v, team, post);
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            let p = self.post(team, id, me).await?;
+            if p.author_id != me && !access.leader {
+                return Err(BoardError::NotAuthorOrLeader);
+            }
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE post SET deleted_at = ? WHERE id = ? AND team_id = ? AND deleted_at IS NULL",
+            )
+            .bind(moing_common::clock::now().naive_utc())
+            .bind(id)
+            .bind(team)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        Some(team),
+                        Some(me),
+                        Payload::PostDeleted(PostDeleted {
+                            post_id: id.to_string(),
+                            author_member_id: p.author_id.to_string(),
+                            by_moderator: p.author_id != me,
+                            was_notice: p.is_notice,
+                        }),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     pub async fn mark_read(
@@ -445,7 +454,7 @@ impl Board {
             .bind(id)
             .bind(me)
             .bind(team)
-            .bind(Utc::now().naive_utc())
+            .bind(moing_common::clock::now().naive_utc())
             .execute(&mut *conn)
             .await?;
         Ok(unread(&mut conn, team, me).await?)
@@ -497,54 +506,57 @@ impl Board {
         me: Uuid,
         r: pb::CreatePostCommentRequest,
     ) -> Result<pb::PostComment, BoardError> {
-        let mut v = Validator::new();
-        let (team, post) = Self::ids(&mut v, &r.team_id, &r.post_id);
-        let content = v.text("content", &r.content, 1, 300);
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        let p = self.post(team, post, me).await?;
-        let id = Uuid::now_v7();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO post_comment (id, team_id, post_id, author_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(team)
-            .bind(post)
-            .bind(me)
-            .bind(&content)
-            .bind(Utc::now().naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE post SET comment_count = comment_count + 1 WHERE id = ?")
-            .bind(post)
-            .execute(&mut *tx)
-            .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(me),
-                Payload::PostCommentCreated(PostCommentCreated {
-                    comment_id: id.to_string(),
-                    post_id: post.to_string(),
-                    post_author_member_id: p.author_id.to_string(),
-                    post_title: p.title.clone(),
-                    content_excerpt: content.chars().take(40).collect(),
-                    team_name: access.team_name.clone(),
-                    post_is_notice: p.is_notice,
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        let row = sqlx::query("SELECT * FROM post_comment WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
-        let names = self.names_for(&[me]).await;
-        self.comment_pb(&row, me, &access, &names).await
+        moing_common::transaction!("board.create_comment", Result<pb::PostComment, BoardError>, {
+            let mut v = Validator::new();
+            let (team, post) = Self::ids(&mut v, &r.team_id, &r.post_id);
+            let content = v.text("content", &r.content, 1, 300);
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            let p = self.post(team, post, me).await?;
+            let id = Uuid::now_v7();
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("INSERT INTO post_comment (id, team_id, post_id, author_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(team)
+                .bind(post)
+                .bind(me)
+                .bind(&content)
+                .bind(moing_common::clock::now().naive_utc())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE post SET comment_count = comment_count + 1 WHERE id = ?")
+                .bind(post)
+                .execute(&mut *tx)
+                .await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team),
+                    Some(me),
+                    Payload::PostCommentCreated(PostCommentCreated {
+                        comment_id: id.to_string(),
+                        post_id: post.to_string(),
+                        post_author_member_id: p.author_id.to_string(),
+                        post_title: p.title.clone(),
+                        content_excerpt: content.chars().take(40).collect(),
+                        team_name: access.team_name.clone(),
+                        post_is_notice: p.is_notice,
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            let row = sqlx::query("SELECT * FROM post_comment WHERE id = ?")
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
+            let names = self.names_for(&[me]).await;
+            self.comment_pb(&row, me, &access, &names).await
+
+        })
     }
 
     pub async fn list_comments(
@@ -591,54 +603,57 @@ impl Board {
         me: Uuid,
         r: pb::DeletePostCommentRequest,
     ) -> Result<(), BoardError> {
-        let mut v = Validator::new();
-        let (team, post) = Self::ids(&mut v, &r.team_id, &r.post_id);
-        let id = v.id("comment_id", &r.comment_id).unwrap_or_default();
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        let author: Uuid = sqlx::query_scalar("SELECT author_id FROM post_comment WHERE id = ? AND post_id = ? AND team_id = ? AND deleted_at IS NULL")
-            .bind(id)
-            .bind(post)
-            .bind(team)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(BoardError::CommentNotFound)?;
-        if author != me && !access.leader {
-            return Err(BoardError::NotAuthorOrLeader);
-        }
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE post_comment SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
-        )
-        .bind(Utc::now().naive_utc())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            sqlx::query("UPDATE post SET comment_count = comment_count - 1 WHERE id = ? AND comment_count > 0")
+        moing_common::transaction!("board.delete_comment", Result<(), BoardError>, {
+            let mut v = Validator::new();
+            let (team, post) = Self::ids(&mut v, &r.team_id, &r.post_id);
+            let id = v.id("comment_id", &r.comment_id).unwrap_or_default();
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            let author: Uuid = sqlx::query_scalar("SELECT author_id FROM post_comment WHERE id = ? AND post_id = ? AND team_id = ? AND deleted_at IS NULL")
+                .bind(id)
                 .bind(post)
-                .execute(&mut *tx)
-                .await?;
-            self.outbox
-                .enqueue(
-                    &mut tx,
-                    Some(team),
-                    Some(me),
-                    Payload::PostCommentDeleted(PostCommentDeleted {
-                        comment_id: id.to_string(),
-                        post_id: post.to_string(),
-                        author_member_id: author.to_string(),
-                        by_moderator: author != me,
-                    }),
-                )
-                .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+                .bind(team)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(BoardError::CommentNotFound)?;
+            if author != me && !access.leader {
+                return Err(BoardError::NotAuthorOrLeader);
+            }
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE post_comment SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+            )
+            .bind(moing_common::clock::now().naive_utc())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                sqlx::query("UPDATE post SET comment_count = comment_count - 1 WHERE id = ? AND comment_count > 0")
+                    .bind(post)
+                    .execute(&mut *tx)
+                    .await?;
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        Some(team),
+                        Some(me),
+                        Payload::PostCommentDeleted(PostCommentDeleted {
+                            comment_id: id.to_string(),
+                            post_id: post.to_string(),
+                            author_member_id: author.to_string(),
+                            by_moderator: author != me,
+                        }),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     /// The post, author and post title of a reportable item of `team` (a post or
@@ -679,77 +694,80 @@ impl Board {
         reason: i32,
         text: &str,
     ) -> Result<pb::Moderation, BoardError> {
-        let mut v = Validator::new();
-        let (team, post) = Self::ids(&mut v, team, post);
-        let comment = comment.map(|c| v.id("comment_id", c).unwrap_or_default());
-        let text = v.text("text", text, 0, 300);
-        let reason_str = reason_name(reason);
-        if reason_str.is_none() {
-            v.violation("reason", "choose a report reason");
-        }
-        v.finish()?;
-        let reason_str = reason_str.unwrap_or("OTHER");
-        let access = self.members.check(team, me).await?;
-        let p = self.post(team, post, me).await?;
-        let (kind, kind_pb, id, author) = match comment {
-            None => (POST_KIND, 1, post, p.author_id),
-            Some(c) => {
-                let author: Uuid = sqlx::query_scalar("SELECT author_id FROM post_comment WHERE id = ? AND post_id = ? AND deleted_at IS NULL")
-                    .bind(c)
-                    .bind(post)
-                    .fetch_optional(&self.pool)
-                    .await?
-                    .ok_or(BoardError::CommentNotFound)?;
-                (COMMENT_KIND, 2, c, author)
+        moing_common::transaction!("board.report", Result<pb::Moderation, BoardError>, {
+            let mut v = Validator::new();
+            let (team, post) = Self::ids(&mut v, team, post);
+            let comment = comment.map(|c| v.id("comment_id", c).unwrap_or_default());
+            let text = v.text("text", text, 0, 300);
+            let reason_str = reason_name(reason);
+            if reason_str.is_none() {
+                v.violation("reason", "choose a report reason");
             }
-        };
-        if author == me {
-            return Err(BoardError::CannotReportOwn);
-        }
-        let mut tx = self.pool.begin().await?;
-        let (count, hidden) =
-            match shared::file(&mut tx, kind, id, team, me, reason_str, &text, Utc::now()).await {
-                Err(ReportError::AlreadyReported) => return Err(BoardError::AlreadyReported),
-                Err(ReportError::Db(e)) => return Err(e.into()),
-                Ok(filed) => filed,
+            v.finish()?;
+            let reason_str = reason_str.unwrap_or("OTHER");
+            let access = self.members.check(team, me).await?;
+            let p = self.post(team, post, me).await?;
+            let (kind, kind_pb, id, author) = match comment {
+                None => (POST_KIND, 1, post, p.author_id),
+                Some(c) => {
+                    let author: Uuid = sqlx::query_scalar("SELECT author_id FROM post_comment WHERE id = ? AND post_id = ? AND deleted_at IS NULL")
+                        .bind(c)
+                        .bind(post)
+                        .fetch_optional(&self.pool)
+                        .await?
+                        .ok_or(BoardError::CommentNotFound)?;
+                    (COMMENT_KIND, 2, c, author)
+                }
             };
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(me),
-                Payload::BoardContentReported(BoardContentReported {
-                    content_kind: kind_pb,
-                    content_id: id.to_string(),
-                    post_id: post.to_string(),
-                    content_author_member_id: author.to_string(),
-                    reason,
-                    report_count: count as i32,
-                }),
-            )
-            .await?;
-        if hidden {
+            if author == me {
+                return Err(BoardError::CannotReportOwn);
+            }
+            let mut tx = self.pool.begin().await?;
+            let (count, hidden) =
+                match shared::file(&mut tx, kind, id, team, me, reason_str, &text, moing_common::clock::now()).await {
+                    Err(ReportError::AlreadyReported) => return Err(BoardError::AlreadyReported),
+                    Err(ReportError::Db(e)) => return Err(e.into()),
+                    Ok(filed) => filed,
+                };
             self.outbox
                 .enqueue(
                     &mut tx,
                     Some(team),
-                    None,
-                    Payload::BoardContentHidden(BoardContentHidden {
+                    Some(me),
+                    Payload::BoardContentReported(BoardContentReported {
                         content_kind: kind_pb,
                         content_id: id.to_string(),
                         post_id: post.to_string(),
                         content_author_member_id: author.to_string(),
+                        reason,
                         report_count: count as i32,
-                        team_name: access.team_name.clone(),
-                        post_title: p.title.clone(),
                     }),
                 )
                 .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        let s = shared::standing(&self.pool, kind, id, me, access.leader).await?;
-        Ok(moderation_pb(&s))
+            if hidden {
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        Some(team),
+                        None,
+                        Payload::BoardContentHidden(BoardContentHidden {
+                            content_kind: kind_pb,
+                            content_id: id.to_string(),
+                            post_id: post.to_string(),
+                            content_author_member_id: author.to_string(),
+                            report_count: count as i32,
+                            team_name: access.team_name.clone(),
+                            post_title: p.title.clone(),
+                        }),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            let s = shared::standing(&self.pool, kind, id, me, access.leader).await?;
+            Ok(moderation_pb(&s))
+
+        })
     }
 
     pub async fn list_reported(
@@ -816,72 +834,75 @@ impl Board {
         me: Uuid,
         r: pb::ReviewReportedContentRequest,
     ) -> Result<pb::ReportedContent, BoardError> {
-        let mut v = Validator::new();
-        let team = v.id("team_id", &r.team_id).unwrap_or_default();
-        let id = v.id("content_id", &r.content_id).unwrap_or_default();
-        let kind = match r.kind {
-            1 => POST_KIND,
-            2 => COMMENT_KIND,
-            _ => {
-                v.violation("kind", "POST or POST_COMMENT");
-                POST_KIND
+        moing_common::transaction!("board.review", Result<pb::ReportedContent, BoardError>, {
+            let mut v = Validator::new();
+            let team = v.id("team_id", &r.team_id).unwrap_or_default();
+            let id = v.id("content_id", &r.content_id).unwrap_or_default();
+            let kind = match r.kind {
+                1 => POST_KIND,
+                2 => COMMENT_KIND,
+                _ => {
+                    v.violation("kind", "POST or POST_COMMENT");
+                    POST_KIND
+                }
+            };
+            let remove = match r.decision {
+                1 => false,
+                2 => true,
+                _ => {
+                    v.violation("decision", "RESTORE or REMOVE");
+                    false
+                }
+            };
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            let (post, author, _) =
+                self.reported_item(kind, id, team)
+                    .await?
+                    .ok_or(if kind == POST_KIND {
+                        BoardError::PostNotFound
+                    } else {
+                        BoardError::CommentNotFound
+                    })?;
+            if author != me && !access.leader {
+                return Err(BoardError::NotAuthorOrLeader);
             }
-        };
-        let remove = match r.decision {
-            1 => false,
-            2 => true,
-            _ => {
-                v.violation("decision", "RESTORE or REMOVE");
-                false
+            let mut tx = self.pool.begin().await?;
+            if !shared::review(&mut tx, kind, id, team, remove, moing_common::clock::now()).await? {
+                return Err(BoardError::ReviewNotPending);
             }
-        };
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        let (post, author, _) =
-            self.reported_item(kind, id, team)
-                .await?
-                .ok_or(if kind == POST_KIND {
-                    BoardError::PostNotFound
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team),
+                    Some(me),
+                    Payload::BoardContentReviewed(BoardContentReviewed {
+                        content_kind: r.kind,
+                        content_id: id.to_string(),
+                        post_id: post.to_string(),
+                        content_author_member_id: author.to_string(),
+                        decision: r.decision,
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            let s = shared::standing(&self.pool, kind, id, me, true).await?;
+            Ok(pb::ReportedContent {
+                kind: r.kind,
+                content_id: id.to_string(),
+                post_id: post.to_string(),
+                state: if remove {
+                    pb::ReviewState::Removed
                 } else {
-                    BoardError::CommentNotFound
-                })?;
-        if author != me && !access.leader {
-            return Err(BoardError::NotAuthorOrLeader);
-        }
-        let mut tx = self.pool.begin().await?;
-        if !shared::review(&mut tx, kind, id, team, remove, Utc::now()).await? {
-            return Err(BoardError::ReviewNotPending);
-        }
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(me),
-                Payload::BoardContentReviewed(BoardContentReviewed {
-                    content_kind: r.kind,
-                    content_id: id.to_string(),
-                    post_id: post.to_string(),
-                    content_author_member_id: author.to_string(),
-                    decision: r.decision,
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        let s = shared::standing(&self.pool, kind, id, me, true).await?;
-        Ok(pb::ReportedContent {
-            kind: r.kind,
-            content_id: id.to_string(),
-            post_id: post.to_string(),
-            state: if remove {
-                pb::ReviewState::Removed
-            } else {
-                pb::ReviewState::Restored
-            } as i32,
-            report_count: s.report_count as i32,
-            hidden_at: s.hidden_at.map(timestamp),
-            reviewed_at: s.reviewed_at.map(timestamp),
-            ..Default::default()
+                    pb::ReviewState::Restored
+                } as i32,
+                report_count: s.report_count as i32,
+                hidden_at: s.hidden_at.map(timestamp),
+                reviewed_at: s.reviewed_at.map(timestamp),
+                ..Default::default()
+            })
+
         })
     }
 }

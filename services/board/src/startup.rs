@@ -59,7 +59,8 @@ pub async fn run_with(
     let deadlines = tokio::spawn(async move {
         loop {
             if let Err(e) =
-                crate::votes::close_due(&job_pool, &job_outbox, chrono::Utc::now(), 100).await
+                crate::votes::close_due(&job_pool, &job_outbox, moing_common::clock::now(), 100)
+                    .await
             {
                 tracing::warn!(error = %e, "vote deadline job failed");
             }

@@ -125,24 +125,26 @@ pub async fn close_due(
     now: DateTime<Utc>,
     batch: u32,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let rows = sqlx::query("SELECT * FROM vote WHERE state = 'OPEN' AND closes_at <= ? ORDER BY closes_at LIMIT ? FOR UPDATE SKIP LOCKED")
-        .bind(now.naive_utc())
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut closed = 0;
-    for r in &rows {
-        let v = vote_row(r)?;
-        if close(&mut tx, outbox, &v, None, "DEADLINE", now).await? {
-            closed += 1;
+    moing_common::transaction!("board.close_due", Result<u64, sqlx::Error>, {
+        let mut tx = pool.begin().await?;
+        let rows = sqlx::query("SELECT * FROM vote WHERE state = 'OPEN' AND closes_at <= ? ORDER BY closes_at LIMIT ? FOR UPDATE SKIP LOCKED")
+            .bind(now.naive_utc())
+            .bind(batch)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut closed = 0;
+        for r in &rows {
+            let v = vote_row(r)?;
+            if close(&mut tx, outbox, &v, None, "DEADLINE", now).await? {
+                closed += 1;
+            }
         }
-    }
-    tx.commit().await?;
-    if closed > 0 {
-        outbox.wake();
-    }
-    Ok(closed)
+        tx.commit().await?;
+        if closed > 0 {
+            outbox.wake();
+        }
+        Ok(closed)
+    })
 }
 
 /// Is a MariaDB deadlock or lock wait timeout (retried).
@@ -318,82 +320,85 @@ impl Board {
         me: Uuid,
         r: pb::CreateVoteRequest,
     ) -> Result<pb::Vote, BoardError> {
-        let now = Utc::now();
-        let mut v = Validator::new();
-        let team = v.id("team_id", &r.team_id).unwrap_or_default();
-        let title = v.text("title", &r.title, 1, 30);
-        let memo = v.text("memo", &r.memo, 0, 300);
-        v.check(
-            (2..=10).contains(&r.options.len()),
-            "options",
-            "give 2 to 10 options",
-        );
-        let mut options = Vec::new();
-        for (i, o) in r.options.iter().enumerate() {
-            let text = v.text(&format!("options[{i}]"), o, 1, 50);
-            if options.contains(&text) && !text.is_empty() {
-                v.violation(&format!("options[{i}]"), "options must differ");
+        moing_common::transaction!("board.create_vote", Result<pb::Vote, BoardError>, {
+            let now = moing_common::clock::now();
+            let mut v = Validator::new();
+            let team = v.id("team_id", &r.team_id).unwrap_or_default();
+            let title = v.text("title", &r.title, 1, 30);
+            let memo = v.text("memo", &r.memo, 0, 300);
+            v.check(
+                (2..=10).contains(&r.options.len()),
+                "options",
+                "give 2 to 10 options",
+            );
+            let mut options = Vec::new();
+            for (i, o) in r.options.iter().enumerate() {
+                let text = v.text(&format!("options[{i}]"), o, 1, 50);
+                if options.contains(&text) && !text.is_empty() {
+                    v.violation(&format!("options[{i}]"), "options must differ");
+                }
+                options.push(text);
             }
-            options.push(text);
-        }
-        let closes_at = r
-            .closes_at
-            .as_ref()
-            .and_then(moing_common::convert::from_timestamp);
-        v.check(
-            r.closes_at.is_none() || closes_at.is_some_and(|c| c > now),
-            "closes_at",
-            "must be in the future",
-        );
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        let id = Uuid::now_v7();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO vote (id, team_id, author_id, title, memo, multiple_choice, anonymous, closes_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'OPEN', ?)")
-            .bind(id)
-            .bind(team)
-            .bind(me)
-            .bind(&title)
-            .bind(&memo)
-            .bind(r.multiple_choice)
-            .bind(r.anonymous)
-            .bind(closes_at.map(|c| c.naive_utc()))
-            .bind(now.naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        for (i, text) in options.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO vote_option (id, vote_id, position, text) VALUES (?, ?, ?, ?)",
-            )
-            .bind(Uuid::now_v7())
-            .bind(id)
-            .bind(i as i32)
-            .bind(text)
-            .execute(&mut *tx)
-            .await?;
-        }
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(me),
-                Payload::VoteOpened(VoteOpened {
-                    vote_id: id.to_string(),
-                    team_name: access.team_name.clone(),
-                    vote_title: title,
-                    closes_at: closes_at.map(timestamp),
-                    anonymous: r.anonymous,
-                    multiple_choice: r.multiple_choice,
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        let v = self.vote(team, id).await?;
-        self.vote_pb(&v, me, &access).await
+            let closes_at = r
+                .closes_at
+                .as_ref()
+                .and_then(moing_common::convert::from_timestamp);
+            v.check(
+                r.closes_at.is_none() || closes_at.is_some_and(|c| c > now),
+                "closes_at",
+                "must be in the future",
+            );
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            let id = Uuid::now_v7();
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("INSERT INTO vote (id, team_id, author_id, title, memo, multiple_choice, anonymous, closes_at, state, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'OPEN', ?)")
+                .bind(id)
+                .bind(team)
+                .bind(me)
+                .bind(&title)
+                .bind(&memo)
+                .bind(r.multiple_choice)
+                .bind(r.anonymous)
+                .bind(closes_at.map(|c| c.naive_utc()))
+                .bind(now.naive_utc())
+                .execute(&mut *tx)
+                .await?;
+            for (i, text) in options.iter().enumerate() {
+                sqlx::query(
+                    "INSERT INTO vote_option (id, vote_id, position, text) VALUES (?, ?, ?, ?)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(id)
+                .bind(i as i32)
+                .bind(text)
+                .execute(&mut *tx)
+                .await?;
+            }
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team),
+                    Some(me),
+                    Payload::VoteOpened(VoteOpened {
+                        vote_id: id.to_string(),
+                        team_name: access.team_name.clone(),
+                        vote_title: title,
+                        closes_at: closes_at.map(timestamp),
+                        anonymous: r.anonymous,
+                        multiple_choice: r.multiple_choice,
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            let v = self.vote(team, id).await?;
+            self.vote_pb(&v, me, &access).await
+
+        })
     }
 
     fn vote_ids(v: &mut Validator, team: &str, vote: &str) -> (Uuid, Uuid) {
@@ -477,7 +482,7 @@ impl Board {
         chosen: &[Uuid],
         retract: bool,
     ) -> Result<(), BoardError> {
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut conn = self.pool.acquire().await?;
         // Row locks only on this member's ballot rows (no gap locks), so casts in
         // one vote never block each other and never touch another vote.
@@ -554,30 +559,33 @@ impl Board {
         team: &str,
         vote: &str,
     ) -> Result<pb::Vote, BoardError> {
-        let mut v = Validator::new();
-        let (team, id) = Self::vote_ids(&mut v, team, vote);
-        v.finish()?;
-        let access = self.members.check(team, me).await?;
-        if !access.writable {
-            return Err(BoardError::ReadOnly);
-        }
-        let vote = self.vote(team, id).await?;
-        if vote.author_id != me && !access.leader {
-            return Err(BoardError::NotAuthorOrLeader);
-        }
-        let reason = if vote.author_id == me {
-            "BY_AUTHOR"
-        } else {
-            "BY_LEADER"
-        };
-        let mut tx = self.pool.begin().await?;
-        let closed = close(&mut tx, &self.outbox, &vote, Some(me), reason, Utc::now()).await?;
-        tx.commit().await?;
-        if !closed {
-            return Err(BoardError::VoteClosed);
-        }
-        self.outbox.wake();
-        let vote = self.vote(team, id).await?;
-        self.vote_pb(&vote, me, &access).await
+        moing_common::transaction!("board.close_vote", Result<pb::Vote, BoardError>, {
+            let mut v = Validator::new();
+            let (team, id) = Self::vote_ids(&mut v, team, vote);
+            v.finish()?;
+            let access = self.members.check(team, me).await?;
+            if !access.writable {
+                return Err(BoardError::ReadOnly);
+            }
+            let vote = self.vote(team, id).await?;
+            if vote.author_id != me && !access.leader {
+                return Err(BoardError::NotAuthorOrLeader);
+            }
+            let reason = if vote.author_id == me {
+                "BY_AUTHOR"
+            } else {
+                "BY_LEADER"
+            };
+            let mut tx = self.pool.begin().await?;
+            let closed = close(&mut tx, &self.outbox, &vote, Some(me), reason, moing_common::clock::now()).await?;
+            tx.commit().await?;
+            if !closed {
+                return Err(BoardError::VoteClosed);
+            }
+            self.outbox.wake();
+            let vote = self.vote(team, id).await?;
+            self.vote_pb(&vote, me, &access).await
+
+        })
     }
 }

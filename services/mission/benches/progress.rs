@@ -11,7 +11,7 @@ mod helpers;
 
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use helpers::{Member, TestApp, spawn_app};
 use moing_proto::{
     google::r#type::Date,
@@ -49,7 +49,7 @@ async fn seed(app: &TestApp, days: i64) -> anyhow::Result<Seeded> {
     let members: Vec<Uuid> = std::iter::once(leader.id)
         .chain(others.iter().map(|m| m.id))
         .collect();
-    let today = (Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let today = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive();
     let start = today - chrono::Duration::days(days);
     // Backdate the team and the memberships in moim's schema.
     sqlx::query("UPDATE team SET start_date = ? WHERE id = ?")
@@ -58,7 +58,7 @@ async fn seed(app: &TestApp, days: i64) -> anyhow::Result<Seeded> {
         .execute(&app.moim_db.pool)
         .await?;
     sqlx::query("UPDATE membership SET joined_at = ? WHERE team_id = ?")
-        .bind((Utc::now() - chrono::Duration::days(days + 1)).naive_utc())
+        .bind((moing_common::clock::now() - chrono::Duration::days(days + 1)).naive_utc())
         .bind(team_id)
         .execute(&app.moim_db.pool)
         .await?;
@@ -72,7 +72,7 @@ async fn seed(app: &TestApp, days: i64) -> anyhow::Result<Seeded> {
 }
 
 async fn measure(app: &TestApp, s: &Seeded, label: &str) -> anyhow::Result<()> {
-    let today = (Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let today = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive();
     // What the goal board asks: totals since the start, 14 days, weeks since the start.
     let ask = GetTeamProgressRequest {
         team_id: s.team.clone(),
@@ -119,15 +119,14 @@ async fn measure(app: &TestApp, s: &Seeded, label: &str) -> anyhow::Result<()> {
         took.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
     let team_id = Uuid::parse_str(&s.team)?;
-    let plan = sqlx::query(
-        "EXPLAIN SELECT id, mission_id, member_id, day, status, created_at FROM proof FORCE INDEX (ix_proof_progress) \
-         WHERE team_id = ? AND day BETWEEN ? AND ? AND deleted_at IS NULL",
-    )
-    .bind(team_id)
-    .bind(s.start - chrono::Duration::days(7))
-    .bind(today)
-    .fetch_all(&app.db.pool)
-    .await?;
+    // The plan of the production text (Store::team_rows), not of a copy.
+    let explain = format!("EXPLAIN {}", moing_mission::store::TEAM_ROWS_SQL);
+    let plan = sqlx::query(sqlx::AssertSqlSafe(explain))
+        .bind(team_id)
+        .bind(s.start - chrono::Duration::days(7))
+        .bind(today)
+        .fetch_all(&app.db.pool)
+        .await?;
     for r in &plan {
         println!(
             "  plan: type={:?} key={:?} rows={:?} extra={:?}",

@@ -52,6 +52,8 @@ pub struct Access {
     pub time_zone: String,
     /// First day of the current membership (team time zone).
     pub joined_on: Option<NaiveDate>,
+    /// The team's name, carried in events for push texts.
+    pub team_name: String,
 }
 
 #[derive(Debug)]
@@ -90,6 +92,7 @@ impl Memberships {
                 .and_then(moing_common::convert::from_timestamp)
                 .map(|t| t.with_timezone(&tz(&resp.time_zone)).date_naive()),
             time_zone: resp.time_zone,
+            team_name: resp.team_name,
         })
     }
 

@@ -80,31 +80,40 @@ impl Encouragement {
     }
 
     /// Adds a heart (idempotent); the author hears about the first one.
-    pub async fn heart(&self, m: &Mission, p: &Proof, me: Uuid) -> Result<(), MissionError> {
-        let mut tx = self.pool.begin().await?;
-        let added = sqlx::query("INSERT IGNORE INTO proof_heart (proof_id, member_id, team_id, created_at) VALUES (?, ?, ?, ?)")
-            .bind(p.id)
-            .bind(me)
-            .bind(p.team_id)
-            .bind(Utc::now().naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        if added.rows_affected() == 1 {
-            let event = Payload::HeartAdded(HeartAdded {
-                proof_id: p.id.to_string(),
-                mission_id: m.id.to_string(),
-                mission_title: m.title.clone(),
-                team_name: String::new(),
-                kind: m.kind.number(),
-                proof_author_member_id: p.member_id.to_string(),
-            });
-            self.outbox
-                .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+    pub async fn heart(
+        &self,
+        m: &Mission,
+        team_name: &str,
+        p: &Proof,
+        me: Uuid,
+    ) -> Result<(), MissionError> {
+        moing_common::transaction!("mission.heart", Result<(), MissionError>, {
+            let mut tx = self.pool.begin().await?;
+            let added = sqlx::query("INSERT IGNORE INTO proof_heart (proof_id, member_id, team_id, created_at) VALUES (?, ?, ?, ?)")
+                .bind(p.id)
+                .bind(me)
+                .bind(p.team_id)
+                .bind(moing_common::clock::now().naive_utc())
+                .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            if added.rows_affected() == 1 {
+                let event = Payload::HeartAdded(HeartAdded {
+                    proof_id: p.id.to_string(),
+                    mission_id: m.id.to_string(),
+                    mission_title: m.title.clone(),
+                    team_name: team_name.to_owned(),
+                    kind: m.kind.number(),
+                    proof_author_member_id: p.member_id.to_string(),
+                });
+                self.outbox
+                    .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     pub async fn unheart(&self, p: &Proof, me: Uuid) -> Result<(), MissionError> {
@@ -119,37 +128,41 @@ impl Encouragement {
     pub async fn sticker(
         &self,
         m: &Mission,
+        team_name: &str,
         p: &Proof,
         me: Uuid,
         kind: i32,
     ) -> Result<(), MissionError> {
-        let name = STICKERS[(kind - 1) as usize];
-        let mut tx = self.pool.begin().await?;
-        let added = sqlx::query("INSERT IGNORE INTO proof_sticker (proof_id, member_id, kind, team_id, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(p.id)
-            .bind(me)
-            .bind(name)
-            .bind(p.team_id)
-            .bind(Utc::now().naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        if added.rows_affected() == 1 {
-            let event = Payload::StickerAdded(StickerAdded {
-                proof_id: p.id.to_string(),
-                mission_id: m.id.to_string(),
-                mission_title: m.title.clone(),
-                team_name: String::new(),
-                kind: m.kind.number(),
-                proof_author_member_id: p.member_id.to_string(),
-                sticker: kind,
-            });
-            self.outbox
-                .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+        moing_common::transaction!("mission.sticker", Result<(), MissionError>, {
+            let name = STICKERS[(kind - 1) as usize];
+            let mut tx = self.pool.begin().await?;
+            let added = sqlx::query("INSERT IGNORE INTO proof_sticker (proof_id, member_id, kind, team_id, created_at) VALUES (?, ?, ?, ?, ?)")
+                .bind(p.id)
+                .bind(me)
+                .bind(name)
+                .bind(p.team_id)
+                .bind(moing_common::clock::now().naive_utc())
+                .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            if added.rows_affected() == 1 {
+                let event = Payload::StickerAdded(StickerAdded {
+                    proof_id: p.id.to_string(),
+                    mission_id: m.id.to_string(),
+                    mission_title: m.title.clone(),
+                    team_name: team_name.to_owned(),
+                    kind: m.kind.number(),
+                    proof_author_member_id: p.member_id.to_string(),
+                    sticker: kind,
+                });
+                self.outbox
+                    .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     pub async fn unsticker(&self, p: &Proof, me: Uuid, kind: i32) -> Result<(), MissionError> {
@@ -165,43 +178,47 @@ impl Encouragement {
     pub async fn comment(
         &self,
         m: &Mission,
+        team_name: &str,
         p: &Proof,
         me: Uuid,
         content: &str,
     ) -> Result<Comment, MissionError> {
-        let id = Uuid::now_v7();
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO proof_comment (id, team_id, proof_id, member_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(id)
-            .bind(p.team_id)
-            .bind(p.id)
-            .bind(me)
-            .bind(content)
-            .bind(now.naive_utc())
-            .execute(&mut *tx)
-            .await?;
-        let event = Payload::ProofCommentCreated(ProofCommentCreated {
-            comment_id: id.to_string(),
-            proof_id: p.id.to_string(),
-            mission_id: m.id.to_string(),
-            mission_title: m.title.clone(),
-            team_name: String::new(),
-            kind: m.kind.number(),
-            proof_author_member_id: p.member_id.to_string(),
-            content: content.to_owned(),
-        });
-        self.outbox
-            .enqueue(&mut tx, Some(p.team_id), Some(me), event)
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(Comment {
-            id,
-            proof_id: p.id,
-            member_id: me,
-            content: content.to_owned(),
-            created_at: now,
+        moing_common::transaction!("mission.comment", Result<Comment, MissionError>, {
+            let id = Uuid::now_v7();
+            let now = moing_common::clock::now();
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("INSERT INTO proof_comment (id, team_id, proof_id, member_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+                .bind(id)
+                .bind(p.team_id)
+                .bind(p.id)
+                .bind(me)
+                .bind(content)
+                .bind(now.naive_utc())
+                .execute(&mut *tx)
+                .await?;
+            let event = Payload::ProofCommentCreated(ProofCommentCreated {
+                comment_id: id.to_string(),
+                proof_id: p.id.to_string(),
+                mission_id: m.id.to_string(),
+                mission_title: m.title.clone(),
+                team_name: team_name.to_owned(),
+                kind: m.kind.number(),
+                proof_author_member_id: p.member_id.to_string(),
+                content: content.to_owned(),
+            });
+            self.outbox
+                .enqueue(&mut tx, Some(p.team_id), Some(me), event)
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(Comment {
+                id,
+                proof_id: p.id,
+                member_id: me,
+                content: content.to_owned(),
+                created_at: now,
+            })
+
         })
     }
 
@@ -227,7 +244,7 @@ impl Encouragement {
     /// Soft-deletes a comment; returns the remaining count.
     pub async fn delete_comment(&self, proof: Uuid, id: Uuid) -> Result<i32, MissionError> {
         sqlx::query("UPDATE proof_comment SET deleted_at = ? WHERE proof_id = ? AND id = ? AND deleted_at IS NULL")
-            .bind(Utc::now().naive_utc())
+            .bind(moing_common::clock::now().naive_utc())
             .bind(proof)
             .bind(id)
             .execute(&self.pool)

@@ -239,8 +239,14 @@ impl From<MissionError> for Status {
                 "only the author or the leader can delete a comment",
             ),
             MissionError::Unavailable(what) => ApiError::unavailable(what),
-            MissionError::Internal(e) => ApiError::internal(format!("{e:#}")),
+            MissionError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
+    }
+}
+
+impl moing_common::db::LockConflict for MissionError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use moing_common::{
     Validator,
     convert::{date, from_date, timestamp},
@@ -115,7 +115,7 @@ impl Missions {
         v.finish()?;
         let team = team.ok_or(MissionError::Invalid(vec![]))?;
 
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let summary = self.members.summary(team, true).await?;
         let zone = tz(&summary.time_zone);
         let today = now.with_timezone(&zone).date_naive();

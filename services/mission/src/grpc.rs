@@ -1,5 +1,7 @@
-//! `moing.mission.v1.MissionService` (missions and proofs so far): thin handlers
-//! — validate, check membership through moim (cached), call the store.
+//! `moing.mission.v1.MissionService`, every RPC: missions, uploads and download
+//! URLs, proofs and skips, hearts, stickers and comments, pokes, the team score,
+//! reports and their review. Thin handlers — validate, check membership through
+//! moim (cached), call the store (or `encouragement`, `reports`, `storage`).
 
 use std::sync::Arc;
 
@@ -221,7 +223,7 @@ impl Missions {
         body: Body,
         caption: &str,
     ) -> Result<(pb::Proof, pb::MissionProgress), MissionError> {
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (access, m) = self.mission_for(team, mission, member).await?;
         if !access.writable {
             return Err(MissionError::ReadOnly);
@@ -259,7 +261,7 @@ impl Missions {
         let active = self.members.team_members(team).await?.len();
         let p = self
             .store
-            .submit(&m, member, body, caption, now, active)
+            .submit(&m, &access.team_name, member, body, caption, now, active)
             .await?;
         Ok((
             proof_pb(
@@ -363,7 +365,7 @@ impl MissionService for Missions {
     ) -> Result<Response<pb::CreateMissionResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let team = v.id("team_id", &r.team_id).unwrap_or_default();
         let title = v.text("title", &r.title, 1, 30);
@@ -438,7 +440,7 @@ impl MissionService for Missions {
             created_at: now,
             updated_at: now,
         };
-        self.store.create(&m).await?;
+        self.store.create(&m, &access.team_name).await?;
         Ok(Response::new(pb::CreateMissionResponse {
             mission: Some(self.mission_pb(&m, &access, who.member_id, now).await?),
         }))
@@ -455,7 +457,7 @@ impl MissionService for Missions {
         let (access, m) = self.mission_for(team, id, who.member_id).await?;
         Ok(Response::new(pb::GetMissionResponse {
             mission: Some(
-                self.mission_pb(&m, &access, who.member_id, Utc::now())
+                self.mission_pb(&m, &access, who.member_id, moing_common::clock::now())
                     .await?,
             ),
         }))
@@ -481,7 +483,7 @@ impl MissionService for Missions {
         v.check((0..=2).contains(&r.kind), "kind", "must be ONCE or REPEAT");
         v.finish().map_err(MissionError::from)?;
         let access = self.access(team, who.member_id).await?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let all: Vec<Mission> = self
             .store
             .missions(team, ended)
@@ -520,7 +522,7 @@ impl MissionService for Missions {
         };
         v.check((0..=2).contains(&r.kind), "kind", "must be ONCE or REPEAT");
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut all = Vec::new();
         for team in self.members.member_teams(who.member_id).await? {
             let Ok(team_id) = Uuid::parse_str(&team.team_id) else {
@@ -556,7 +558,7 @@ impl MissionService for Missions {
     ) -> Result<Response<pb::CreateUploadResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let ext = TYPES
             .iter()
@@ -668,7 +670,7 @@ impl MissionService for Missions {
             "give 1 to 100 keys",
         );
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (mut urls, mut denied) = (Vec::new(), Vec::new());
         for key in &r.keys {
             let parts: Vec<&str> = key.split('/').collect();
@@ -714,7 +716,7 @@ impl MissionService for Missions {
         let mut v = Validator::new();
         let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (_, m) = self.mission_for(team, id, who.member_id).await?;
         if !m.open(now) {
             return Err(MissionError::MissionEnded.into());
@@ -778,7 +780,7 @@ impl MissionService for Missions {
         if target == who.member_id {
             return Err(MissionError::PokeSelf.into());
         }
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (access, m) = self.mission_for(team, id, who.member_id).await?;
         if !access.writable {
             return Err(MissionError::ReadOnly.into());
@@ -807,6 +809,7 @@ impl MissionService for Missions {
             &self.encouragement.pool,
             self.store.outbox(),
             &m,
+            &access.team_name,
             who.member_id,
             target,
             &message,
@@ -1099,7 +1102,9 @@ impl MissionService for Missions {
         if !access.writable {
             return Err(MissionError::ReadOnly.into());
         }
-        self.encouragement.heart(&m, &p, who.member_id).await?;
+        self.encouragement
+            .heart(&m, &access.team_name, &p, who.member_id)
+            .await?;
         let r = self.encouragement.reactions(p.id, who.member_id).await?;
         Ok(Response::new(pb::AddHeartResponse {
             heart_count: r.hearts,
@@ -1141,7 +1146,7 @@ impl MissionService for Missions {
             return Err(MissionError::ReadOnly.into());
         }
         self.encouragement
-            .sticker(&m, &p, who.member_id, r.kind)
+            .sticker(&m, &access.team_name, &p, who.member_id, r.kind)
             .await?;
         let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
         Ok(Response::new(pb::AddStickerResponse {
@@ -1185,7 +1190,7 @@ impl MissionService for Missions {
         }
         let c = self
             .encouragement
-            .comment(&m, &p, who.member_id, &content)
+            .comment(&m, &access.team_name, &p, who.member_id, &content)
             .await?;
         Ok(Response::new(pb::CreateProofCommentResponse {
             comment: Some(comment_pb(
@@ -1255,7 +1260,7 @@ impl MissionService for Missions {
     ) -> Result<Response<pb::UpdateMissionResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -1328,7 +1333,7 @@ impl MissionService for Missions {
         let mut v = Validator::new();
         let (team, id) = ids(&mut v, &req.get_ref().team_id, &req.get_ref().mission_id);
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (access, m) = self.mission_for(team, id, who.member_id).await?;
         if !(access.leader || m.maker_id == who.member_id) {
             return Err(MissionError::NotMakerOrLeader.into());
@@ -1413,7 +1418,7 @@ impl MissionService for Missions {
         let (team, id) = ids(&mut v, &r.team_id, &r.mission_id);
         let proof_id = v.id("proof_id", &r.proof_id).unwrap_or_default();
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (access, m) = self.mission_for(team, id, who.member_id).await?;
         let p = self
             .store
@@ -1464,7 +1469,7 @@ impl MissionService for Missions {
             "must be DONE or SKIPPED",
         );
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (access, m) = self.mission_for(team, id, who.member_id).await?;
         let filter = match r.author {
             2 => Some((who.member_id, true)),
@@ -1562,7 +1567,7 @@ impl MissionService for Missions {
             proof: Some(proof_pb(
                 &p,
                 who.member_id,
-                m.today(Utc::now()),
+                m.today(moing_common::clock::now()),
                 &reactions,
                 &view,
             )),

@@ -3,7 +3,6 @@
 //! team scores, and storage helpers for images owned by other services.
 //! GetTeamProgress (the goal board's feed) is in `goal`.
 
-use chrono::Utc;
 use moing_common::{Validator, outbox::timestamp};
 use moing_proto::moing::mission::v1::{
     self as pb, mission_internal_service_server::MissionInternalService,
@@ -70,8 +69,8 @@ impl MissionInternalService for Missions {
         let mut v = Validator::new();
         keys(&mut v, &r.keys);
         v.finish().map_err(MissionError::from)?;
-        let expires =
-            Utc::now() + chrono::Duration::seconds(self.storage.get_ttl().as_secs() as i64);
+        let expires = moing_common::clock::now()
+            + chrono::Duration::seconds(self.storage.get_ttl().as_secs() as i64);
         let mut urls = Vec::with_capacity(r.keys.len());
         for key in r.keys {
             let url = self.storage.presign_get(&key).await?;
@@ -180,7 +179,7 @@ impl MissionInternalService for Missions {
         let mut v = Validator::new();
         let (page, next) = v.page(&due, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut missions = Vec::with_capacity(page.len());
         for m in &page {
             let mut unproven = Vec::new();
@@ -232,7 +231,7 @@ impl MissionInternalService for Missions {
         let at =
             r.at.as_ref()
                 .and_then(moing_common::convert::from_timestamp)
-                .unwrap_or_else(Utc::now);
+                .unwrap_or_else(moing_common::clock::now);
         let mut all = Vec::new();
         for team in teams {
             let members = self.members.team_members(team).await?;

@@ -70,14 +70,16 @@ pub async fn end_due(
     now: DateTime<Utc>,
     batch: u32,
 ) -> Result<usize, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let ids: Vec<Uuid> = claim_due(&mut tx, DUE, now, batch).await?;
-    let ended = end_in(&mut tx, outbox, &ids, "DEADLINE", 2, now).await?;
-    tx.commit().await?;
-    if ended > 0 {
-        outbox.wake();
-    }
-    Ok(ended)
+    moing_common::transaction!("mission.end_due", Result<usize, sqlx::Error>, {
+        let mut tx = pool.begin().await?;
+        let ids: Vec<Uuid> = claim_due(&mut tx, DUE, now, batch).await?;
+        let ended = end_in(&mut tx, outbox, &ids, "DEADLINE", 2, now).await?;
+        tx.commit().await?;
+        if ended > 0 {
+            outbox.wake();
+        }
+        Ok(ended)
+    })
 }
 
 /// moim's TeamFinished / TeamDisbanded end the team's active missions.
@@ -104,7 +106,15 @@ impl EventHandler for TeamEvents {
         .bind(team)
         .fetch_all(&mut *conn)
         .await?;
-        end_in(conn, &self.outbox, &ids, "TEAM_ENDED", 3, Utc::now()).await?;
+        end_in(
+            conn,
+            &self.outbox,
+            &ids,
+            "TEAM_ENDED",
+            3,
+            moing_common::clock::now(),
+        )
+        .await?;
         Ok(())
     }
 }

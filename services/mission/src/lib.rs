@@ -1,13 +1,23 @@
-//! moing-mission: missions, proofs (with photo uploads to S3), skips, hearts, stickers, comments, pokes and the team score.
+//! moing-mission: missions, proofs (text, link, or a photo uploaded to S3) and
+//! skips, hearts, stickers, comments, pokes, the team score, reports on proofs
+//! and proof comments, and the progress queries behind the goal board and the
+//! reminders.
+//!
+//! Every RPC of the public `moing.mission.v1.MissionService` and of the internal
+//! `MissionInternalService` (`proto/moing/mission/v1/`) is served; membership is
+//! checked through moim on every call.
 //!
 //! Layout (STYLE.md): `config` (settings, loaded once in `main`), `startup`
-//! (build and serve). The public API is `moing.mission.v1.MissionService` in
-//! `proto/moing/mission/v1/`. Served so far: missions (create, get, list with my
-//! progress, update, end) and proofs (submit text/link, skip, delete today's,
-//! list, get), hearts, stickers and comments, with membership checked through
-//! moim, and photo uploads (presigned S3); pokes and the team score; the rest of the API ( score, reports, progress queries) answers
-//! UNIMPLEMENTED until it lands. `jobs` ends ONCE missions at their deadline
-//! and the missions of finished or disbanded teams (moim's events).
+//! (build and serve), `grpc` (MissionService, thin handlers), `internal`
+//! (MissionInternalService) and `goal` (its GetTeamProgress), `domain` (kinds,
+//! ways, periods), `progress` (the counting rules, pure), `encouragement`
+//! (hearts, stickers, comments), `pokes` (pokes and the score rule), `reports`
+//! (reports and reviews), `storage` (S3: presigned PUT/GET, HeadObject,
+//! DeleteObject), `access` (membership via moim, cached), `store` (SQL),
+//! `error` (the one wire mapping). `jobs` ends ONCE missions at their deadline
+//! and the missions of finished or disbanded teams (moim's events, received on
+//! `moing.events.v1.EventSink`). `seed` writes long histories for the benchmarks
+//! only.
 
 pub mod access;
 pub mod config;

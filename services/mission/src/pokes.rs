@@ -100,11 +100,12 @@ pub async fn score_bonus(
 
 async fn add(conn: &mut MySqlConnection, team: Uuid, points: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO team_score (team_id, points, updated_at) VALUES (?, ?, UTC_TIMESTAMP(6)) \
+        "INSERT INTO team_score (team_id, points, updated_at) VALUES (?, ?, ?) \
          ON DUPLICATE KEY UPDATE points = points + VALUES(points), updated_at = VALUES(updated_at)",
     )
     .bind(team)
     .bind(points)
+    .bind(moing_common::clock::now().naive_utc())
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -147,68 +148,72 @@ pub async fn last_poke(
 
 /// Records a poke unless the pair poked within the last hour (decided atomically
 /// on the pair row); returns the poke id, or None when it is too soon.
+#[allow(clippy::too_many_arguments)]
 pub async fn poke(
     pool: &MySqlPool,
     outbox: &Outbox,
     m: &Mission,
+    team_name: &str,
     sender: Uuid,
     target: Uuid,
     message: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<Uuid>, MissionError> {
-    let mut tx = pool.begin().await?;
-    let cutoff = (now - Duration::hours(1)).naive_utc();
-    // The pair row is locked for the decision, so two concurrent pokes of the
-    // same pair cannot both pass.
-    sqlx::query(
-        "INSERT IGNORE INTO poke_pair (sender_id, target_id, last_at) VALUES (?, ?, '1970-01-01')",
-    )
-    .bind(sender)
-    .bind(target)
-    .execute(&mut *tx)
-    .await?;
-    let last: NaiveDateTime = sqlx::query_scalar(
-        "SELECT last_at FROM poke_pair WHERE sender_id = ? AND target_id = ? FOR UPDATE",
-    )
-    .bind(sender)
-    .bind(target)
-    .fetch_one(&mut *tx)
-    .await?;
-    if last > cutoff {
-        return Ok(None);
-    }
-    sqlx::query("UPDATE poke_pair SET last_at = ? WHERE sender_id = ? AND target_id = ?")
-        .bind(now.naive_utc())
+    moing_common::transaction!("mission.poke", Result<Option<Uuid>, MissionError>, {
+        let mut tx = pool.begin().await?;
+        let cutoff = (now - Duration::hours(1)).naive_utc();
+        // The pair row is locked for the decision, so two concurrent pokes of the
+        // same pair cannot both pass.
+        sqlx::query(
+            "INSERT IGNORE INTO poke_pair (sender_id, target_id, last_at) VALUES (?, ?, '1970-01-01')",
+        )
         .bind(sender)
         .bind(target)
         .execute(&mut *tx)
         .await?;
-    let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO poke (id, team_id, mission_id, sender_id, target_id, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(id)
-        .bind(m.team_id)
-        .bind(m.id)
+        let last: NaiveDateTime = sqlx::query_scalar(
+            "SELECT last_at FROM poke_pair WHERE sender_id = ? AND target_id = ? FOR UPDATE",
+        )
         .bind(sender)
         .bind(target)
-        .bind(message)
-        .bind(now.naive_utc())
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-    let event = Payload::MemberPoked(MemberPoked {
-        poke_id: id.to_string(),
-        mission_id: m.id.to_string(),
-        mission_title: m.title.clone(),
-        team_name: String::new(),
-        kind: m.kind.number(),
-        target_member_id: target.to_string(),
-        message: message.to_owned(),
-    });
-    outbox
-        .enqueue(&mut tx, Some(m.team_id), Some(sender), event)
-        .await?;
-    tx.commit().await?;
-    outbox.wake();
-    Ok(Some(id))
+        if last > cutoff {
+            return Ok(None);
+        }
+        sqlx::query("UPDATE poke_pair SET last_at = ? WHERE sender_id = ? AND target_id = ?")
+            .bind(now.naive_utc())
+            .bind(sender)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO poke (id, team_id, mission_id, sender_id, target_id, message, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .bind(id)
+            .bind(m.team_id)
+            .bind(m.id)
+            .bind(sender)
+            .bind(target)
+            .bind(message)
+            .bind(now.naive_utc())
+            .execute(&mut *tx)
+            .await?;
+        let event = Payload::MemberPoked(MemberPoked {
+            poke_id: id.to_string(),
+            mission_id: m.id.to_string(),
+            mission_title: m.title.clone(),
+            team_name: team_name.to_owned(),
+            kind: m.kind.number(),
+            target_member_id: target.to_string(),
+            message: message.to_owned(),
+        });
+        outbox
+            .enqueue(&mut tx, Some(m.team_id), Some(sender), event)
+            .await?;
+        tx.commit().await?;
+        outbox.wake();
+        Ok(Some(id))
+    })
 }
 
 #[cfg(test)]

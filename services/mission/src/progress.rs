@@ -346,7 +346,7 @@ mod tests {
     fn proof(mission: Uuid, member: Uuid, d: &str, done: bool) -> ProofRow {
         ProofRow {
             id: Uuid::now_v7(),
-            at: Utc::now(),
+            at: moing_common::clock::now(),
             mission,
             member,
             day: day(d),

@@ -121,68 +121,71 @@ impl Reports {
         reason: i32,
         text: &str,
     ) -> Result<(), MissionError> {
-        let reason_number = reason;
-        let reason = reason_name(reason).ok_or_else(|| {
-            MissionError::Invalid(vec![moing_common::error::FieldViolation {
-                field: "reason".into(),
-                description: "choose a report reason".into(),
-            }])
-        })?;
-        if author == reporter {
-            return Err(MissionError::CannotReportOwn);
-        }
-        let mut tx = self.pool.begin().await?;
-        let (count, hidden) = match shared::file(
-            &mut tx,
-            kind.as_str(),
-            id,
-            team,
-            reporter,
-            reason,
-            text,
-            Utc::now(),
-        )
-        .await
-        {
-            Err(ReportError::AlreadyReported) => return Err(MissionError::AlreadyReported),
-            Err(ReportError::Db(e)) => return Err(e.into()),
-            Ok(filed) => filed,
-        };
-        self.outbox
-            .enqueue(
+        moing_common::transaction!("mission.report", Result<(), MissionError>, {
+            let reason_number = reason;
+            let reason = reason_name(reason).ok_or_else(|| {
+                MissionError::Invalid(vec![moing_common::error::FieldViolation {
+                    field: "reason".into(),
+                    description: "choose a report reason".into(),
+                }])
+            })?;
+            if author == reporter {
+                return Err(MissionError::CannotReportOwn);
+            }
+            let mut tx = self.pool.begin().await?;
+            let (count, hidden) = match shared::file(
                 &mut tx,
-                Some(team),
-                Some(reporter),
-                Payload::MissionContentReported(MissionContentReported {
-                    content_kind: kind.number(),
-                    content_id: id.to_string(),
-                    mission_id: mission.to_string(),
-                    content_author_member_id: author.to_string(),
-                    reason: reason_number,
-                    ..Default::default()
-                }),
+                kind.as_str(),
+                id,
+                team,
+                reporter,
+                reason,
+                text,
+                moing_common::clock::now(),
             )
-            .await?;
-        if hidden {
+            .await
+            {
+                Err(ReportError::AlreadyReported) => return Err(MissionError::AlreadyReported),
+                Err(ReportError::Db(e)) => return Err(e.into()),
+                Ok(filed) => filed,
+            };
             self.outbox
                 .enqueue(
                     &mut tx,
                     Some(team),
-                    None,
-                    Payload::MissionContentHidden(MissionContentHidden {
+                    Some(reporter),
+                    Payload::MissionContentReported(MissionContentReported {
                         content_kind: kind.number(),
                         content_id: id.to_string(),
                         mission_id: mission.to_string(),
                         content_author_member_id: author.to_string(),
-                        report_count: count as i32,
+                        reason: reason_number,
                         ..Default::default()
                     }),
                 )
                 .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            if hidden {
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        Some(team),
+                        None,
+                        Payload::MissionContentHidden(MissionContentHidden {
+                            content_kind: kind.number(),
+                            content_id: id.to_string(),
+                            mission_id: mission.to_string(),
+                            content_author_member_id: author.to_string(),
+                            report_count: count as i32,
+                            ..Default::default()
+                        }),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     /// Restores or removes an item under review.
@@ -194,26 +197,29 @@ impl Reports {
         reviewer: Uuid,
         remove: bool,
     ) -> Result<(), MissionError> {
-        let mut tx = self.pool.begin().await?;
-        if !shared::review(&mut tx, kind.as_str(), id, team, remove, Utc::now()).await? {
-            return Err(MissionError::ReviewNotPending);
-        }
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team),
-                Some(reviewer),
-                Payload::MissionContentReviewed(MissionContentReviewed {
-                    content_kind: kind.number(),
-                    content_id: id.to_string(),
-                    decision: if remove { 2 } else { 1 },
-                    ..Default::default()
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+        moing_common::transaction!("mission.review", Result<(), MissionError>, {
+            let mut tx = self.pool.begin().await?;
+            if !shared::review(&mut tx, kind.as_str(), id, team, remove, moing_common::clock::now()).await? {
+                return Err(MissionError::ReviewNotPending);
+            }
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team),
+                    Some(reviewer),
+                    Payload::MissionContentReviewed(MissionContentReviewed {
+                        content_kind: kind.number(),
+                        content_id: id.to_string(),
+                        decision: if remove { 2 } else { 1 },
+                        ..Default::default()
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     /// Items under moderation in a team: (kind, content id, state, hidden_at,

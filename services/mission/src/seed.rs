@@ -2,7 +2,7 @@
 //! of missions and proofs for a team, written straight into the mission schema.
 //! Not used by the service itself.
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 use sqlx::MySqlPool;
 use uuid::Uuid;
 
@@ -32,9 +32,9 @@ pub async fn seed_history(
     days: i64,
 ) -> anyhow::Result<History> {
     let leader = members.first().copied().unwrap_or_default();
-    let today = (Utc::now() + chrono::Duration::hours(9)).date_naive();
+    let today = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive();
     let start = today - chrono::Duration::days(days);
-    let created = (Utc::now() - chrono::Duration::days(days)).naive_utc();
+    let created = (moing_common::clock::now() - chrono::Duration::days(days)).naive_utc();
     let mission = |kind: &str, n: Option<i32>| (Uuid::now_v7(), kind.to_owned(), n);
     let repeats = [
         mission("REPEAT", Some(7)),
@@ -51,9 +51,9 @@ pub async fn seed_history(
     let mut w = 0;
     while w * 7 < days {
         let id = Uuid::now_v7();
-        let at = Utc::now() - chrono::Duration::days(days - w * 7);
+        let at = moing_common::clock::now() - chrono::Duration::days(days - w * 7);
         let deadline = at + chrono::Duration::days(7);
-        let ended = deadline < Utc::now();
+        let ended = deadline < moing_common::clock::now();
         sqlx::query("INSERT INTO mission (id, team_id, title, kind, way, deadline, state, end_reason, ended_at, maker_id, time_zone, created_at, updated_at) VALUES (?, ?, '주간 미션', 'ONCE', 'TEXT', ?, ?, ?, ?, ?, 'Asia/Seoul', ?, ?)")
             .bind(id).bind(team_id).bind(deadline.naive_utc())
             .bind(if ended { "ENDED" } else { "ACTIVE" })

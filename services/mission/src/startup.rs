@@ -46,7 +46,7 @@ pub async fn run_with(
     let deadlines = tokio::spawn(async move {
         loop {
             if let Err(e) =
-                crate::jobs::end_due(&job_pool, &job_outbox, chrono::Utc::now(), 100).await
+                crate::jobs::end_due(&job_pool, &job_outbox, moing_common::clock::now(), 100).await
             {
                 tracing::warn!(error = %e, "deadline job failed");
             }

@@ -113,6 +113,14 @@ pub struct Store {
 
 const PROOF_COLUMNS: &str = "id, team_id, mission_id, member_id, status, way, body_text, link_url, photo_key, skip_reason, caption, day, created_at";
 
+/// The range read of [`Store::team_rows`] (binds: team id, first day, last day):
+/// one range of the covering index `ix_proof_progress`. `FORCE INDEX` pins that
+/// plan whatever the table's statistics (MariaDB 10.11 also picks it unforced on
+/// a small table). Public so that the EXPLAIN test and the benchmark read this
+/// very text, not a copy.
+pub const TEAM_ROWS_SQL: &str = "SELECT id, mission_id, member_id, day, status, created_at FROM proof FORCE INDEX (ix_proof_progress) \
+     WHERE team_id = ? AND day BETWEEN ? AND ? AND deleted_at IS NULL";
+
 impl Store {
     pub fn new(pool: MySqlPool, outbox: Outbox) -> Self {
         Self { pool, outbox }
@@ -124,57 +132,60 @@ impl Store {
 
     /// Inserts a mission; REPEAT missions are capped at 3 active per team
     /// (the count runs under a lock on the team's active REPEAT rows).
-    pub async fn create(&self, m: &Mission) -> Result<(), MissionError> {
-        let mut tx = self.pool.begin().await?;
-        if m.kind == Kind::Repeat {
-            let active: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM mission WHERE team_id = ? AND state = 'ACTIVE' AND kind = 'REPEAT' FOR UPDATE",
-            )
-            .bind(m.team_id)
-            .fetch_one(&mut *tx)
-            .await?;
-            if active >= 3 {
-                return Err(MissionError::RepeatLimit);
+    pub async fn create(&self, m: &Mission, team_name: &str) -> Result<(), MissionError> {
+        moing_common::transaction!("mission.create", Result<(), MissionError>, {
+            let mut tx = self.pool.begin().await?;
+            if m.kind == Kind::Repeat {
+                let active: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM mission WHERE team_id = ? AND state = 'ACTIVE' AND kind = 'REPEAT' FOR UPDATE",
+                )
+                .bind(m.team_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if active >= 3 {
+                    return Err(MissionError::RepeatLimit);
+                }
             }
-        }
-        sqlx::query(
-            "INSERT INTO mission (id, team_id, title, content, rule, kind, way, deadline, times_per_week, state, maker_id, time_zone, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?)",
-        )
-        .bind(m.id)
-        .bind(m.team_id)
-        .bind(&m.title)
-        .bind(&m.content)
-        .bind(&m.rule)
-        .bind(m.kind.as_str())
-        .bind(m.way.as_str())
-        .bind(m.deadline.map(|d| d.naive_utc()))
-        .bind(m.times_per_week)
-        .bind(m.maker_id)
-        .bind(&m.time_zone)
-        .bind(m.created_at.naive_utc())
-        .bind(m.updated_at.naive_utc())
-        .execute(&mut *tx)
-        .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(m.team_id),
-                Some(m.maker_id),
-                Payload::MissionCreated(MissionCreated {
-                    mission_id: m.id.to_string(),
-                    mission_title: m.title.clone(),
-                    team_name: String::new(),
-                    kind: m.kind.number(),
-                    way: m.way.number(),
-                    deadline: m.deadline.map(timestamp),
-                    times_per_week: m.times_per_week.unwrap_or(0),
-                }),
+            sqlx::query(
+                "INSERT INTO mission (id, team_id, title, content, rule, kind, way, deadline, times_per_week, state, maker_id, time_zone, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ACTIVE', ?, ?, ?, ?)",
             )
+            .bind(m.id)
+            .bind(m.team_id)
+            .bind(&m.title)
+            .bind(&m.content)
+            .bind(&m.rule)
+            .bind(m.kind.as_str())
+            .bind(m.way.as_str())
+            .bind(m.deadline.map(|d| d.naive_utc()))
+            .bind(m.times_per_week)
+            .bind(m.maker_id)
+            .bind(&m.time_zone)
+            .bind(m.created_at.naive_utc())
+            .bind(m.updated_at.naive_utc())
+            .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(m.team_id),
+                    Some(m.maker_id),
+                    Payload::MissionCreated(MissionCreated {
+                        mission_id: m.id.to_string(),
+                        mission_title: m.title.clone(),
+                        team_name: team_name.to_owned(),
+                        kind: m.kind.number(),
+                        way: m.way.number(),
+                        deadline: m.deadline.map(timestamp),
+                        times_per_week: m.times_per_week.unwrap_or(0),
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     pub async fn mission(&self, team: Uuid, id: Uuid) -> Result<Option<Mission>, MissionError> {
@@ -216,34 +227,37 @@ impl Store {
         actor: Uuid,
         changed: Vec<String>,
     ) -> Result<(), MissionError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE mission SET title = ?, content = ?, rule = ?, deadline = ?, times_per_week = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
-            .bind(&m.title)
-            .bind(&m.content)
-            .bind(&m.rule)
-            .bind(m.deadline.map(|d| d.naive_utc()))
-            .bind(m.times_per_week)
-            .bind(Utc::now().naive_utc())
-            .bind(m.id)
-            .execute(&mut *tx)
-            .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(m.team_id),
-                Some(actor),
-                Payload::MissionUpdated(MissionUpdated {
-                    mission_id: m.id.to_string(),
-                    mission_title: m.title.clone(),
-                    changed_fields: changed,
-                    deadline: m.deadline.map(timestamp),
-                    times_per_week: m.times_per_week.unwrap_or(0),
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+        moing_common::transaction!("mission.update", Result<(), MissionError>, {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("UPDATE mission SET title = ?, content = ?, rule = ?, deadline = ?, times_per_week = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
+                .bind(&m.title)
+                .bind(&m.content)
+                .bind(&m.rule)
+                .bind(m.deadline.map(|d| d.naive_utc()))
+                .bind(m.times_per_week)
+                .bind(moing_common::clock::now().naive_utc())
+                .bind(m.id)
+                .execute(&mut *tx)
+                .await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(m.team_id),
+                    Some(actor),
+                    Payload::MissionUpdated(MissionUpdated {
+                        mission_id: m.id.to_string(),
+                        mission_title: m.title.clone(),
+                        changed_fields: changed.clone(),
+                        deadline: m.deadline.map(timestamp),
+                        times_per_week: m.times_per_week.unwrap_or(0),
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     /// Ends a mission once; false when it had already ended.
@@ -254,205 +268,213 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, MissionError> {
-        let id = m.id;
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE mission SET state = 'ENDED', end_reason = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
-            .bind(reason)
-            .bind(now.naive_utc())
-            .bind(now.naive_utc())
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let ended = done.rows_affected() == 1;
-        if ended {
-            let reason_number = match reason {
-                "MANUAL" => 1,
-                "DEADLINE" => 2,
-                _ => 3,
-            };
-            self.outbox
-                .enqueue(
-                    &mut tx,
-                    Some(m.team_id),
-                    actor,
-                    Payload::MissionEnded(MissionEnded {
-                        mission_id: id.to_string(),
-                        mission_title: m.title.clone(),
-                        kind: m.kind.number(),
-                        reason: reason_number,
-                    }),
-                )
+        moing_common::transaction!("mission.end", Result<bool, MissionError>, {
+            let id = m.id;
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("UPDATE mission SET state = 'ENDED', end_reason = ?, ended_at = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
+                .bind(reason)
+                .bind(now.naive_utc())
+                .bind(now.naive_utc())
+                .bind(id)
+                .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        if ended {
-            self.outbox.wake();
-        }
-        Ok(ended)
+            let ended = done.rows_affected() == 1;
+            if ended {
+                let reason_number = match reason {
+                    "MANUAL" => 1,
+                    "DEADLINE" => 2,
+                    _ => 3,
+                };
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        Some(m.team_id),
+                        actor,
+                        Payload::MissionEnded(MissionEnded {
+                            mission_id: id.to_string(),
+                            mission_title: m.title.clone(),
+                            kind: m.kind.number(),
+                            reason: reason_number,
+                        }),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            if ended {
+                self.outbox.wake();
+            }
+            Ok(ended)
+
+        })
     }
 
     /// Records a proof or skip. The unique keys decide races: a second proof the
     /// same day (or a second for a ONCE mission) fails with a clear error.
+    #[allow(clippy::too_many_arguments)]
     pub async fn submit(
         &self,
         m: &Mission,
+        team_name: &str,
         member: Uuid,
         body: Body,
         caption: &str,
         now: DateTime<Utc>,
         active_members: usize,
     ) -> Result<Proof, MissionError> {
-        let day = m.today(now);
-        let week = week_start(day);
-        let mut tx = self.pool.begin().await?;
-        let slot = match m.kind {
-            Kind::Once => 1,
-            Kind::Repeat => {
-                let used: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM proof WHERE mission_id = ? AND member_id = ? AND week_start = ? AND deleted_at IS NULL",
-                )
-                .bind(m.id)
-                .bind(member)
-                .bind(week)
-                .fetch_one(&mut *tx)
-                .await?;
-                let already_today: Option<i32> = sqlx::query_scalar(
-                    "SELECT 1 FROM proof WHERE mission_id = ? AND member_id = ? AND live_day = ?",
-                )
-                .bind(m.id)
-                .bind(member)
-                .bind(day)
-                .fetch_optional(&mut *tx)
-                .await?;
-                if already_today.is_some() {
-                    return Err(MissionError::AlreadyToday);
+        moing_common::transaction!("mission.submit", Result<Proof, MissionError>, {
+            let day = m.today(now);
+            let week = week_start(day);
+            let mut tx = self.pool.begin().await?;
+            let slot = match m.kind {
+                Kind::Once => 1,
+                Kind::Repeat => {
+                    let used: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM proof WHERE mission_id = ? AND member_id = ? AND week_start = ? AND deleted_at IS NULL",
+                    )
+                    .bind(m.id)
+                    .bind(member)
+                    .bind(week)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let already_today: Option<i32> = sqlx::query_scalar(
+                        "SELECT 1 FROM proof WHERE mission_id = ? AND member_id = ? AND live_day = ?",
+                    )
+                    .bind(m.id)
+                    .bind(member)
+                    .bind(day)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    if already_today.is_some() {
+                        return Err(MissionError::AlreadyToday);
+                    }
+                    if used >= i64::from(m.times_per_week.unwrap_or(1)) {
+                        return Err(MissionError::WeeklyTargetReached);
+                    }
+                    used + 1
                 }
-                if used >= i64::from(m.times_per_week.unwrap_or(1)) {
-                    return Err(MissionError::WeeklyTargetReached);
+            };
+            let id = Uuid::now_v7();
+            let (status, text, link, photo, skip) = match &body {
+                Body::Text(t) => ("DONE", Some(t.as_str()), None, None, None),
+                Body::Link(l) => ("DONE", None, Some(l.as_str()), None, None),
+                Body::Photo(p) => ("DONE", None, None, Some(p.as_str()), None),
+                Body::Skip(r) => ("SKIPPED", None, None, None, Some(r.as_str())),
+            };
+            let inserted = sqlx::query(
+                "INSERT INTO proof (id, team_id, mission_id, member_id, status, way, body_text, link_url, photo_key, skip_reason, caption, day, week_start, week_slot, is_once, created_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(id)
+            .bind(m.team_id)
+            .bind(m.id)
+            .bind(member)
+            .bind(status)
+            .bind(m.way.as_str())
+            .bind(text)
+            .bind(link)
+            .bind(photo)
+            .bind(skip)
+            .bind(caption)
+            .bind(day)
+            .bind(week)
+            .bind(slot)
+            .bind(m.kind == Kind::Once)
+            .bind(now.naive_utc())
+            .execute(&mut *tx)
+            .await;
+            if let Err(e) = inserted {
+                if let sqlx::Error::Database(db) = &e
+                    && db.code().as_deref() == Some("23000")
+                {
+                    let msg = db.message().to_owned();
+                    return Err(if msg.contains("uk_proof_once") {
+                        MissionError::AlreadySubmitted
+                    } else if msg.contains("uk_proof_day") {
+                        MissionError::AlreadyToday
+                    } else {
+                        MissionError::WeeklyTargetReached
+                    });
                 }
-                used + 1
+                return Err(e.into());
             }
-        };
-        let id = Uuid::now_v7();
-        let (status, text, link, photo, skip) = match &body {
-            Body::Text(t) => ("DONE", Some(t.as_str()), None, None, None),
-            Body::Link(l) => ("DONE", None, Some(l.as_str()), None, None),
-            Body::Photo(p) => ("DONE", None, None, Some(p.as_str()), None),
-            Body::Skip(r) => ("SKIPPED", None, None, None, Some(r.as_str())),
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO proof (id, team_id, mission_id, member_id, status, way, body_text, link_url, photo_key, skip_reason, caption, day, week_start, week_slot, is_once, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(m.team_id)
-        .bind(m.id)
-        .bind(member)
-        .bind(status)
-        .bind(m.way.as_str())
-        .bind(text)
-        .bind(link)
-        .bind(photo)
-        .bind(skip)
-        .bind(caption)
-        .bind(day)
-        .bind(week)
-        .bind(slot)
-        .bind(m.kind == Kind::Once)
-        .bind(now.naive_utc())
-        .execute(&mut *tx)
-        .await;
-        if let Err(e) = inserted {
-            if let sqlx::Error::Database(db) = &e
-                && db.code().as_deref() == Some("23000")
-            {
-                let msg = db.message().to_owned();
-                return Err(if msg.contains("uk_proof_once") {
-                    MissionError::AlreadySubmitted
-                } else if msg.contains("uk_proof_day") {
-                    MissionError::AlreadyToday
-                } else {
-                    MissionError::WeeklyTargetReached
-                });
-            }
-            return Err(e.into());
-        }
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {PROOF_COLUMNS} FROM proof WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let p = proof(&row)?;
-        let day_pb = moing_common::convert::date(day);
-        let event = match &body {
-            Body::Skip(reason) => Payload::MissionSkipped(MissionSkipped {
-                proof_id: id.to_string(),
-                mission_id: m.id.to_string(),
-                mission_title: m.title.clone(),
-                team_name: String::new(),
-                kind: m.kind.number(),
-                day: Some(day_pb),
-                reason: reason.clone(),
-            }),
-            _ => {
-                let (from, required) = match m.kind {
-                    Kind::Once => (NaiveDate::default(), 1),
-                    Kind::Repeat => (week, m.times_per_week.unwrap_or(1)),
-                };
-                let done: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM proof WHERE mission_id = ? AND member_id = ? AND deleted_at IS NULL AND status = 'DONE' AND day >= ?",
-                )
-                .bind(m.id)
-                .bind(member)
-                .bind(from)
-                .fetch_one(&mut *tx)
-                .await?;
-                Payload::ProofSubmitted(ProofSubmitted {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {PROOF_COLUMNS} FROM proof WHERE id = ?"
+            )))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let p = proof(&row)?;
+            let day_pb = moing_common::convert::date(day);
+            let event = match &body {
+                Body::Skip(reason) => Payload::MissionSkipped(MissionSkipped {
                     proof_id: id.to_string(),
                     mission_id: m.id.to_string(),
                     mission_title: m.title.clone(),
-                    team_name: String::new(),
+                    team_name: team_name.to_owned(),
                     kind: m.kind.number(),
-                    way: m.way.number(),
                     day: Some(day_pb),
-                    period_done_count: done as i32,
-                    period_required_count: required,
-                    period_complete: done >= i64::from(required),
-                })
-            }
-        };
-        self.outbox
-            .enqueue(&mut tx, Some(m.team_id), Some(member), event)
-            .await?;
-        if !matches!(body, Body::Skip(_)) {
-            crate::pokes::score_proof(&mut tx, m.team_id, m.id, member, day).await?;
-            // Bonus when every active member completed the mission (ONCE) or met
-            // this week's target (REPEAT).
-            let (period, required, bonus) = match m.kind {
-                Kind::Once => (NaiveDate::default(), 1, crate::pokes::ONCE_BONUS),
-                Kind::Repeat => (
-                    week,
-                    i64::from(m.times_per_week.unwrap_or(1)),
-                    crate::pokes::WEEKLY_BONUS,
-                ),
+                    reason: reason.clone(),
+                }),
+                _ => {
+                    let (from, required) = match m.kind {
+                        Kind::Once => (NaiveDate::default(), 1),
+                        Kind::Repeat => (week, m.times_per_week.unwrap_or(1)),
+                    };
+                    let done: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM proof WHERE mission_id = ? AND member_id = ? AND deleted_at IS NULL AND status = 'DONE' AND day >= ?",
+                    )
+                    .bind(m.id)
+                    .bind(member)
+                    .bind(from)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    Payload::ProofSubmitted(ProofSubmitted {
+                        proof_id: id.to_string(),
+                        mission_id: m.id.to_string(),
+                        mission_title: m.title.clone(),
+                        team_name: team_name.to_owned(),
+                        kind: m.kind.number(),
+                        way: m.way.number(),
+                        day: Some(day_pb),
+                        period_done_count: done as i32,
+                        period_required_count: required,
+                        period_complete: done >= i64::from(required),
+                    })
+                }
             };
-            let complete: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM (SELECT member_id FROM proof WHERE mission_id = ? AND deleted_at IS NULL \
-                 AND status = 'DONE' AND day >= ? GROUP BY member_id HAVING COUNT(*) >= ?) done",
-            )
-            .bind(m.id)
-            .bind(period)
-            .bind(required)
-            .fetch_one(&mut *tx)
-            .await?;
-            if active_members > 0 && complete as usize >= active_members {
-                crate::pokes::score_bonus(&mut tx, m.team_id, m.id, period, bonus).await?;
+            self.outbox
+                .enqueue(&mut tx, Some(m.team_id), Some(member), event)
+                .await?;
+            if !matches!(body, Body::Skip(_)) {
+                crate::pokes::score_proof(&mut tx, m.team_id, m.id, member, day).await?;
+                // Bonus when every active member completed the mission (ONCE) or met
+                // this week's target (REPEAT).
+                let (period, required, bonus) = match m.kind {
+                    Kind::Once => (NaiveDate::default(), 1, crate::pokes::ONCE_BONUS),
+                    Kind::Repeat => (
+                        week,
+                        i64::from(m.times_per_week.unwrap_or(1)),
+                        crate::pokes::WEEKLY_BONUS,
+                    ),
+                };
+                let complete: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM (SELECT member_id FROM proof WHERE mission_id = ? AND deleted_at IS NULL \
+                     AND status = 'DONE' AND day >= ? GROUP BY member_id HAVING COUNT(*) >= ?) done",
+                )
+                .bind(m.id)
+                .bind(period)
+                .bind(required)
+                .fetch_one(&mut *tx)
+                .await?;
+                if active_members > 0 && complete as usize >= active_members {
+                    crate::pokes::score_bonus(&mut tx, m.team_id, m.id, period, bonus).await?;
+                }
             }
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(p)
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(p)
+
+        })
     }
 
     pub async fn proof(&self, mission: Uuid, id: Uuid) -> Result<Option<Proof>, MissionError> {
@@ -465,27 +487,30 @@ impl Store {
     }
 
     pub async fn delete_proof(&self, p: &Proof, now: DateTime<Utc>) -> Result<(), MissionError> {
-        let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE proof SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
-                .bind(now.naive_utc())
-                .bind(p.id)
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 1 {
-            let event = Payload::ProofDeleted(ProofDeleted {
-                proof_id: p.id.to_string(),
-                mission_id: p.mission_id.to_string(),
-                status: if p.skipped { 2 } else { 1 },
-                day: Some(moing_common::convert::date(p.day)),
-            });
-            self.outbox
-                .enqueue(&mut tx, Some(p.team_id), Some(p.member_id), event)
-                .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+        moing_common::transaction!("mission.delete_proof", Result<(), MissionError>, {
+            let mut tx = self.pool.begin().await?;
+            let done =
+                sqlx::query("UPDATE proof SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL")
+                    .bind(now.naive_utc())
+                    .bind(p.id)
+                    .execute(&mut *tx)
+                    .await?;
+            if done.rows_affected() == 1 {
+                let event = Payload::ProofDeleted(ProofDeleted {
+                    proof_id: p.id.to_string(),
+                    mission_id: p.mission_id.to_string(),
+                    status: if p.skipped { 2 } else { 1 },
+                    day: Some(moing_common::convert::date(p.day)),
+                });
+                self.outbox
+                    .enqueue(&mut tx, Some(p.team_id), Some(p.member_id), event)
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     /// Live proofs of a mission, newest first.
@@ -547,15 +572,12 @@ impl Store {
         .bind(team)
         .fetch_all(&self.pool)
         .await?;
-        let rows = sqlx::query(
-            "SELECT id, mission_id, member_id, day, status, created_at FROM proof FORCE INDEX (ix_proof_progress) \
-             WHERE team_id = ? AND day BETWEEN ? AND ? AND deleted_at IS NULL",
-        )
-        .bind(team)
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(TEAM_ROWS_SQL)
+            .bind(team)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let p = progress_row(r)?;

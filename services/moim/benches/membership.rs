@@ -49,7 +49,7 @@ async fn main() -> anyhow::Result<()> {
     // A 20-member team.
     let leader = Uuid::now_v7();
     let bearer = |id: Uuid| format!("Bearer {}", tokens.access(id, MemberState::Active));
-    let today = chrono::Utc::now().date_naive();
+    let today = moing_common::clock::now().date_naive();
     let date = |d: chrono::NaiveDate| {
         use chrono::Datelike;
         Some(moing_proto::google::r#type::Date {

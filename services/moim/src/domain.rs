@@ -380,7 +380,7 @@ mod tests {
     use super::*;
 
     fn team(start: &str, end: &str) -> Team {
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         Team {
             id: Uuid::now_v7(),
             name: "t".into(),

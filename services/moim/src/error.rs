@@ -118,8 +118,14 @@ impl From<MoimError> for Status {
                 ApiError::new(Code::NotFound, "MEMBER_NOT_FOUND", "no such member")
             }
             MoimError::Unavailable => ApiError::unavailable("the team database"),
-            MoimError::Internal(e) => ApiError::internal(format!("{e:#}")),
+            MoimError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
+    }
+}
+
+impl moing_common::db::LockConflict for MoimError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

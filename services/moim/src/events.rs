@@ -2,7 +2,6 @@
 //! ends the member's remaining memberships. Applied in the de-duplicating
 //! transaction of moing-common's sink, so a redelivery has no second effect.
 
-use chrono::Utc;
 use moing_common::outbox::{EventHandler, HandleError, Outbox};
 use moing_proto::moing::events::v1::{Event, MemberLeft, event::Payload};
 use sqlx::{MySqlConnection, Row};
@@ -23,7 +22,7 @@ impl EventHandler for Consumer {
             tracing::warn!(event_id = %event.id, "MemberWithdrawn without a member id ignored");
             return Ok(());
         };
-        let now = Utc::now().naive_utc();
+        let now = moing_common::clock::now().naive_utc();
         let rows = sqlx::query(
             "SELECT m.team_id, t.name, t.member_count FROM membership m JOIN team t ON t.id = m.team_id \
              WHERE m.active_member = ? FOR UPDATE",

@@ -51,7 +51,7 @@ pub const CODE_ATTEMPTS_PER_MINUTE: u32 = 30;
 impl Moim {
     /// Counts one invite-code attempt; RESOURCE_EXHAUSTED past the limit.
     fn code_attempt(&self, member: Uuid) -> Result<(), Status> {
-        let now = Utc::now().timestamp();
+        let now = moing_common::clock::now().timestamp();
         let window = now / 60;
         let count = match self.code_attempts.lock() {
             Ok(mut map) => {
@@ -355,7 +355,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::CreateTeamResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let name = v.text("name", &r.name, 1, 20);
         let category = Category::from_number(r.category);
@@ -415,7 +415,7 @@ impl TeamService for Moim {
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &req.get_ref().team_id);
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let (team, me) = self.member_view(id, who.member_id, now).await?;
         let next = self.next_of(&team, now).await?;
         Ok(Response::new(pb::GetTeamResponse {
@@ -429,7 +429,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::ListMyTeamsResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         for (i, s) in r.statuses.iter().enumerate() {
             v.check(
@@ -476,7 +476,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::UpdateTeamResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &r.team_id);
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();
@@ -537,7 +537,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::ExtendTeamEndDateResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &r.team_id);
         let end = domain::date(
@@ -581,7 +581,7 @@ impl TeamService for Moim {
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &req.get_ref().team_id);
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let team = self.leader_view(id, who.member_id, now, false).await?;
         if team.disbanded_at.is_some() {
             return Err(MoimError::ReadOnly.into());
@@ -599,7 +599,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::CreateInviteResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &r.team_id);
         let hours = if r.valid_for_hours == 0 {
@@ -645,7 +645,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::ListInvitesResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &r.team_id);
         v.finish().map_err(MoimError::from)?;
@@ -682,7 +682,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::RevokeInviteResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let team_id = id_of(&mut v, "team_id", &r.team_id);
         let invite_id = id_of(&mut v, "invite_id", &r.invite_id);
@@ -711,7 +711,7 @@ impl TeamService for Moim {
         req: Request<pb::PreviewInviteRequest>,
     ) -> Result<Response<pb::PreviewInviteResponse>, Status> {
         let who = principal(&req)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let code = domain::normalize_code(&req.get_ref().code).ok_or(MoimError::InviteNotFound)?;
         let invite = self
             .store
@@ -777,7 +777,7 @@ impl TeamService for Moim {
         req: Request<pb::JoinTeamRequest>,
     ) -> Result<Response<pb::JoinTeamResponse>, Status> {
         let who = principal(&req)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         self.code_attempt(who.member_id)?;
         let code = domain::normalize_code(&req.get_ref().code).ok_or(MoimError::InviteNotFound)?;
         let team = self.store.join(&code, who.member_id, now).await?;
@@ -793,7 +793,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::ListTeamMembersResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &r.team_id);
         v.finish().map_err(MoimError::from)?;
@@ -834,7 +834,7 @@ impl TeamService for Moim {
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &req.get_ref().team_id);
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         self.member_view(id, who.member_id, now).await?;
         let disbanded = self.store.leave(id, who.member_id, now).await?;
         Ok(Response::new(pb::LeaveTeamResponse {
@@ -852,7 +852,7 @@ impl TeamService for Moim {
         let id = id_of(&mut v, "team_id", &r.team_id);
         let target = id_of(&mut v, "member_id", &r.member_id);
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         self.leader_view(id, who.member_id, now, true).await?;
         let member_count = self.store.remove(id, who.member_id, target, now).await?;
         Ok(Response::new(pb::RemoveTeamMemberResponse { member_count }))
@@ -868,7 +868,7 @@ impl TeamService for Moim {
         let id = id_of(&mut v, "team_id", &r.team_id);
         let next = id_of(&mut v, "new_leader_member_id", &r.new_leader_member_id);
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         self.leader_view(id, who.member_id, now, true).await?;
         let team = self.store.transfer(id, who.member_id, next).await?;
         let me = self.store.active_membership(id, who.member_id).await?;
@@ -885,9 +885,12 @@ impl TeamService for Moim {
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &req.get_ref().team_id);
         v.finish().map_err(MoimError::from)?;
-        let (team, _) = self.member_view(id, who.member_id, Utc::now()).await?;
+        let (team, _) = self
+            .member_view(id, who.member_id, moing_common::clock::now())
+            .await?;
         let (weekly, singles, updated) = self.store.schedule(id).await?;
-        let upcoming = domain::upcoming_meetings(&team, &weekly, &singles, Utc::now(), 5);
+        let upcoming =
+            domain::upcoming_meetings(&team, &weekly, &singles, moing_common::clock::now(), 5);
         Ok(Response::new(pb::GetMeetingScheduleResponse {
             meeting_schedule: Some(schedule_pb(&team, &weekly, &singles, updated)),
             upcoming_meetings: upcoming.iter().map(meeting_pb).collect(),
@@ -900,7 +903,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::UpdateMeetingScheduleResponse>, Status> {
         let who = principal(&req)?;
         let r = req.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let mut v = Validator::new();
         let id = id_of(&mut v, "team_id", &r.team_id);
         let paths = r.update_mask.map(|m| m.paths).unwrap_or_default();

@@ -16,7 +16,7 @@ use crate::{
 
 impl Moim {
     async fn check(&self, team_id: Uuid, member: Uuid) -> Result<pb::MembershipCheck, MoimError> {
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let team = self.store.team(team_id).await?.filter(|t| t.visible(now));
         let m = match &team {
             Some(_) => self.store.active_membership(team_id, member).await?,
@@ -91,7 +91,7 @@ impl TeamInternalService for Moim {
         let mut v = Validator::new();
         let id = v.id("team_id", &r.team_id).unwrap_or_default();
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let team = self
             .store
             .team(id)
@@ -145,7 +145,7 @@ impl TeamInternalService for Moim {
         let mut v = Validator::new();
         let member = v.id("member_id", &r.member_id).unwrap_or_default();
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let all: Vec<pb::MemberTeam> = self
             .store
             .my_teams(member)
@@ -210,7 +210,7 @@ impl TeamInternalService for Moim {
             .id("member_id", &req.get_ref().member_id)
             .unwrap_or_default();
         v.finish().map_err(MoimError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let led: Vec<String> = self
             .store
             .my_teams(member)

@@ -50,7 +50,10 @@ pub async fn run_with(
     let job_stop = shutdown.clone();
     let finisher = tokio::spawn(async move {
         loop {
-            if let Err(e) = job_store.announce_finished(chrono::Utc::now(), 100).await {
+            if let Err(e) = job_store
+                .announce_finished(moing_common::clock::now(), 100)
+                .await
+            {
                 tracing::warn!(error = %e, "team finish job failed");
             }
             tokio::select! {

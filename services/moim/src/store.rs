@@ -229,67 +229,70 @@ impl Store {
         new: NewTeam,
         now: DateTime<Utc>,
     ) -> Result<Team, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        if Self::lock_member_and_count(&mut tx, leader, now).await? >= ACTIVE_TEAM_LIMIT {
-            return Err(MoimError::TeamLimitReached);
-        }
-        let id = Uuid::now_v7();
-        let at = now.naive_utc();
-        sqlx::query(
-            "INSERT INTO team (id, name, category, introduction, leader_promise, image_key, start_date, \
-             end_date, time_zone, member_cap, member_count, allow_member_invites, leader_id, created_at, updated_at, finishes_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(&new.name)
-        .bind(new.category.as_str())
-        .bind(&new.introduction)
-        .bind(&new.leader_promise)
-        .bind(&new.image_key)
-        .bind(new.start_date)
-        .bind(new.end_date)
-        .bind(&new.time_zone)
-        .bind(crate::domain::DEFAULT_MEMBER_CAP)
-        .bind(new.allow_member_invites)
-        .bind(leader)
-        .bind(at)
-        .bind(at)
-        .bind(crate::domain::finishes_at(new.end_date, &new.time_zone).naive_utc())
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO membership (team_id, member_id, joined_at, role, state) VALUES (?, ?, ?, 'LEADER', 'ACTIVE')")
+        moing_common::transaction!("moim.create_team", Result<Team, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            if Self::lock_member_and_count(&mut tx, leader, now).await? >= ACTIVE_TEAM_LIMIT {
+                return Err(MoimError::TeamLimitReached);
+            }
+            let id = Uuid::now_v7();
+            let at = now.naive_utc();
+            sqlx::query(
+                "INSERT INTO team (id, name, category, introduction, leader_promise, image_key, start_date, \
+                 end_date, time_zone, member_cap, member_count, allow_member_invites, leader_id, created_at, updated_at, finishes_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+            )
             .bind(id)
+            .bind(&new.name)
+            .bind(new.category.as_str())
+            .bind(&new.introduction)
+            .bind(&new.leader_promise)
+            .bind(&new.image_key)
+            .bind(new.start_date)
+            .bind(new.end_date)
+            .bind(&new.time_zone)
+            .bind(crate::domain::DEFAULT_MEMBER_CAP)
+            .bind(new.allow_member_invites)
             .bind(leader)
             .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO meeting_schedule (team_id, weekly_slots, single_meetings, updated_at) VALUES (?, '[]', '[]', ?)")
-            .bind(id)
             .bind(at)
+            .bind(crate::domain::finishes_at(new.end_date, &new.time_zone).naive_utc())
             .execute(&mut *tx)
             .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(id),
-                Some(leader),
-                Payload::TeamCreated(TeamCreated {
-                    team_name: new.name.clone(),
-                    category: new.category.number(),
-                    leader_member_id: leader.to_string(),
-                    start_date: Some(pb_date(new.start_date)),
-                    end_date: Some(pb_date(new.end_date)),
-                    time_zone: new.time_zone.clone(),
-                    member_cap: crate::domain::DEFAULT_MEMBER_CAP,
-                }),
-            )
-            .await?;
-        let created = Self::team_in(&mut tx, id, false)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(created)
+            sqlx::query("INSERT INTO membership (team_id, member_id, joined_at, role, state) VALUES (?, ?, ?, 'LEADER', 'ACTIVE')")
+                .bind(id)
+                .bind(leader)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO meeting_schedule (team_id, weekly_slots, single_meetings, updated_at) VALUES (?, '[]', '[]', ?)")
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(id),
+                    Some(leader),
+                    Payload::TeamCreated(TeamCreated {
+                        team_name: new.name.clone(),
+                        category: new.category.number(),
+                        leader_member_id: leader.to_string(),
+                        start_date: Some(pb_date(new.start_date)),
+                        end_date: Some(pb_date(new.end_date)),
+                        time_zone: new.time_zone.clone(),
+                        member_cap: crate::domain::DEFAULT_MEMBER_CAP,
+                    }),
+                )
+                .await?;
+            let created = Self::team_in(&mut tx, id, false)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(created)
+
+        })
     }
 
     /// The member's active memberships with their teams (finished and in-grace included).
@@ -319,45 +322,48 @@ impl Store {
         actor: Uuid,
         changed: Vec<String>,
     ) -> Result<Team, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "UPDATE team SET name = ?, category = ?, introduction = ?, leader_promise = ?, image_key = ?, \
-             end_date = ?, allow_member_invites = ?, updated_at = ?, finishes_at = ? WHERE id = ? AND disbanded_at IS NULL",
-        )
-        .bind(&team.name)
-        .bind(team.category.as_str())
-        .bind(&team.introduction)
-        .bind(&team.leader_promise)
-        .bind(&team.image_key)
-        .bind(team.end_date)
-        .bind(team.allow_member_invites)
-        .bind(Utc::now().naive_utc())
-        .bind(crate::domain::finishes_at(team.end_date, &team.time_zone).naive_utc())
-        .bind(team.id)
-        .execute(&mut *tx)
-        .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team.id),
-                Some(actor),
-                Payload::TeamUpdated(TeamUpdated {
-                    changed_fields: changed,
-                    team_name: team.name.clone(),
-                    category: team.category.number(),
-                    image_key: team.image_key.clone(),
-                    start_date: Some(pb_date(team.start_date)),
-                    end_date: Some(pb_date(team.end_date)),
-                    allow_member_invites: team.allow_member_invites,
-                }),
+        moing_common::transaction!("moim.update_team", Result<Team, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "UPDATE team SET name = ?, category = ?, introduction = ?, leader_promise = ?, image_key = ?, \
+                 end_date = ?, allow_member_invites = ?, updated_at = ?, finishes_at = ? WHERE id = ? AND disbanded_at IS NULL",
             )
+            .bind(&team.name)
+            .bind(team.category.as_str())
+            .bind(&team.introduction)
+            .bind(&team.leader_promise)
+            .bind(&team.image_key)
+            .bind(team.end_date)
+            .bind(team.allow_member_invites)
+            .bind(moing_common::clock::now().naive_utc())
+            .bind(crate::domain::finishes_at(team.end_date, &team.time_zone).naive_utc())
+            .bind(team.id)
+            .execute(&mut *tx)
             .await?;
-        let updated = Self::team_in(&mut tx, team.id, false)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(updated)
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team.id),
+                    Some(actor),
+                    Payload::TeamUpdated(TeamUpdated {
+                        changed_fields: changed.clone(),
+                        team_name: team.name.clone(),
+                        category: team.category.number(),
+                        image_key: team.image_key.clone(),
+                        start_date: Some(pb_date(team.start_date)),
+                        end_date: Some(pb_date(team.end_date)),
+                        allow_member_invites: team.allow_member_invites,
+                    }),
+                )
+                .await?;
+            let updated = Self::team_in(&mut tx, team.id, false)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(updated)
+
+        })
     }
 
     async fn active_member_ids(
@@ -411,14 +417,17 @@ impl Store {
         actor: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Team, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        self.disband_in(&mut tx, team, actor, now, false).await?;
-        let t = Self::team_in(&mut tx, team.id, false)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(t)
+        moing_common::transaction!("moim.disband", Result<Team, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            self.disband_in(&mut tx, team, actor, now, false).await?;
+            let t = Self::team_in(&mut tx, team.id, false)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(t)
+
+        })
     }
 
     pub async fn create_invite(
@@ -438,7 +447,7 @@ impl Store {
             .bind(team)
             .bind(&code)
             .bind(creator)
-            .bind(Utc::now().naive_utc())
+            .bind(moing_common::clock::now().naive_utc())
             .bind(expires_at.naive_utc())
             .bind(max_uses)
             .execute(&self.pool)
@@ -488,7 +497,7 @@ impl Store {
         sqlx::query(
             "UPDATE invite SET revoked_at = COALESCE(revoked_at, ?) WHERE team_id = ? AND id = ?",
         )
-        .bind(Utc::now().naive_utc())
+        .bind(moing_common::clock::now().naive_utc())
         .bind(team)
         .bind(id)
         .execute(&self.pool)
@@ -503,86 +512,89 @@ impl Store {
         member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<Team, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let active = Self::lock_member_and_count(&mut tx, member, now).await?;
-        let row = sqlx::query("SELECT * FROM invite WHERE code = ? FOR UPDATE")
-            .bind(code)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let inv = row
-            .as_ref()
-            .map(invite)
-            .transpose()?
-            .ok_or(MoimError::InviteNotFound)?;
-        let team = Self::team_in(&mut tx, inv.team_id, false)
-            .await?
-            .filter(|t| t.visible(now))
-            .ok_or(MoimError::InviteNotFound)?;
-        if inv.revoked_at.is_some() {
-            return Err(MoimError::InviteRevoked);
-        }
-        if inv.expires_at <= now {
-            return Err(MoimError::InviteExpired);
-        }
-        if inv.max_uses > 0 && inv.use_count >= inv.max_uses {
-            return Err(MoimError::InviteUsedUp);
-        }
-        if !team.writable(now) {
-            return Err(MoimError::ReadOnly);
-        }
-        if Self::active_membership_in(&mut tx, team.id, member)
-            .await?
-            .is_some()
-        {
-            return Err(MoimError::AlreadyMember);
-        }
-        if active >= ACTIVE_TEAM_LIMIT {
-            return Err(MoimError::TeamLimitReached);
-        }
-        let seat = sqlx::query("UPDATE team SET member_count = member_count + 1 WHERE id = ? AND member_count < member_cap AND disbanded_at IS NULL")
-            .bind(team.id)
-            .execute(&mut *tx)
-            .await?;
-        if seat.rows_affected() == 0 {
-            return Err(MoimError::TeamFull);
-        }
-        sqlx::query("UPDATE invite SET use_count = use_count + 1 WHERE id = ?")
-            .bind(inv.id)
-            .execute(&mut *tx)
-            .await?;
-        let rejoined: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM membership WHERE team_id = ? AND member_id = ? LIMIT 1",
-        )
-        .bind(team.id)
-        .bind(member)
-        .fetch_optional(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO membership (team_id, member_id, joined_at, role, state) VALUES (?, ?, ?, 'MEMBER', 'ACTIVE')")
+        moing_common::transaction!("moim.join", Result<Team, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let active = Self::lock_member_and_count(&mut tx, member, now).await?;
+            let row = sqlx::query("SELECT * FROM invite WHERE code = ? FOR UPDATE")
+                .bind(code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let inv = row
+                .as_ref()
+                .map(invite)
+                .transpose()?
+                .ok_or(MoimError::InviteNotFound)?;
+            let team = Self::team_in(&mut tx, inv.team_id, false)
+                .await?
+                .filter(|t| t.visible(now))
+                .ok_or(MoimError::InviteNotFound)?;
+            if inv.revoked_at.is_some() {
+                return Err(MoimError::InviteRevoked);
+            }
+            if inv.expires_at <= now {
+                return Err(MoimError::InviteExpired);
+            }
+            if inv.max_uses > 0 && inv.use_count >= inv.max_uses {
+                return Err(MoimError::InviteUsedUp);
+            }
+            if !team.writable(now) {
+                return Err(MoimError::ReadOnly);
+            }
+            if Self::active_membership_in(&mut tx, team.id, member)
+                .await?
+                .is_some()
+            {
+                return Err(MoimError::AlreadyMember);
+            }
+            if active >= ACTIVE_TEAM_LIMIT {
+                return Err(MoimError::TeamLimitReached);
+            }
+            let seat = sqlx::query("UPDATE team SET member_count = member_count + 1 WHERE id = ? AND member_count < member_cap AND disbanded_at IS NULL")
+                .bind(team.id)
+                .execute(&mut *tx)
+                .await?;
+            if seat.rows_affected() == 0 {
+                return Err(MoimError::TeamFull);
+            }
+            sqlx::query("UPDATE invite SET use_count = use_count + 1 WHERE id = ?")
+                .bind(inv.id)
+                .execute(&mut *tx)
+                .await?;
+            let rejoined: Option<i32> = sqlx::query_scalar(
+                "SELECT 1 FROM membership WHERE team_id = ? AND member_id = ? LIMIT 1",
+            )
             .bind(team.id)
             .bind(member)
-            .bind(now.naive_utc())
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        let joined = Self::team_in(&mut tx, team.id, false)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team.id),
-                Some(member),
-                Payload::MemberJoined(MemberJoined {
-                    member_id: member.to_string(),
-                    team_name: joined.name.clone(),
-                    invite_id: inv.id.to_string(),
-                    member_count: joined.member_count,
-                    rejoined: rejoined.is_some(),
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(joined)
+            sqlx::query("INSERT INTO membership (team_id, member_id, joined_at, role, state) VALUES (?, ?, ?, 'MEMBER', 'ACTIVE')")
+                .bind(team.id)
+                .bind(member)
+                .bind(now.naive_utc())
+                .execute(&mut *tx)
+                .await?;
+            let joined = Self::team_in(&mut tx, team.id, false)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team.id),
+                    Some(member),
+                    Payload::MemberJoined(MemberJoined {
+                        member_id: member.to_string(),
+                        team_name: joined.name.clone(),
+                        invite_id: inv.id.to_string(),
+                        member_count: joined.member_count,
+                        rejoined: rejoined.is_some(),
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(joined)
+
+        })
     }
 
     /// Leaves; a leader must hand over unless last. Returns whether the team was disbanded.
@@ -592,38 +604,41 @@ impl Store {
         member: Uuid,
         now: DateTime<Utc>,
     ) -> Result<bool, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let team = Self::team_in(&mut tx, team_id, true)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        let m = Self::active_membership_in(&mut tx, team_id, member)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        if m.role == Role::Leader && team.member_count > 1 {
-            return Err(MoimError::LeaderMustHandOver);
-        }
-        self.end_membership(&mut tx, &team, member, "LEFT", now)
-            .await?;
-        let last = team.member_count <= 1;
-        if last && team.disbanded_at.is_none() {
-            self.disband_in(&mut tx, &team, member, now, true).await?;
-        }
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team_id),
-                Some(member),
-                Payload::MemberLeft(MemberLeft {
-                    member_id: member.to_string(),
-                    team_name: team.name.clone(),
-                    member_count: (team.member_count - 1).max(0),
-                    account_withdrawn: false,
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(last)
+        moing_common::transaction!("moim.leave", Result<bool, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let team = Self::team_in(&mut tx, team_id, true)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            let m = Self::active_membership_in(&mut tx, team_id, member)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            if m.role == Role::Leader && team.member_count > 1 {
+                return Err(MoimError::LeaderMustHandOver);
+            }
+            self.end_membership(&mut tx, &team, member, "LEFT", now)
+                .await?;
+            let last = team.member_count <= 1;
+            if last && team.disbanded_at.is_none() {
+                self.disband_in(&mut tx, &team, member, now, true).await?;
+            }
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team_id),
+                    Some(member),
+                    Payload::MemberLeft(MemberLeft {
+                        member_id: member.to_string(),
+                        team_name: team.name.clone(),
+                        member_count: (team.member_count - 1).max(0),
+                        account_withdrawn: false,
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(last)
+
+        })
     }
 
     async fn end_membership(
@@ -660,34 +675,37 @@ impl Store {
         target: Uuid,
         now: DateTime<Utc>,
     ) -> Result<i32, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let team = Self::team_in(&mut tx, team_id, true)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        if target == leader
-            || Self::active_membership_in(&mut tx, team_id, target)
+        moing_common::transaction!("moim.remove", Result<i32, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let team = Self::team_in(&mut tx, team_id, true)
                 .await?
-                .is_none()
-        {
-            return Err(MoimError::TeamMemberNotFound);
-        }
-        self.end_membership(&mut tx, &team, target, "REMOVED", now)
-            .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team_id),
-                Some(leader),
-                Payload::MemberRemoved(MemberRemoved {
-                    member_id: target.to_string(),
-                    team_name: team.name.clone(),
-                    member_count: team.member_count - 1,
-                }),
-            )
-            .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(team.member_count - 1)
+                .ok_or(MoimError::TeamNotFound)?;
+            if target == leader
+                || Self::active_membership_in(&mut tx, team_id, target)
+                    .await?
+                    .is_none()
+            {
+                return Err(MoimError::TeamMemberNotFound);
+            }
+            self.end_membership(&mut tx, &team, target, "REMOVED", now)
+                .await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team_id),
+                    Some(leader),
+                    Payload::MemberRemoved(MemberRemoved {
+                        member_id: target.to_string(),
+                        team_name: team.name.clone(),
+                        member_count: team.member_count - 1,
+                    }),
+                )
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(team.member_count - 1)
+
+        })
     }
 
     pub async fn transfer(
@@ -696,55 +714,58 @@ impl Store {
         leader: Uuid,
         next: Uuid,
     ) -> Result<Team, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let team = Self::team_in(&mut tx, team_id, true)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        if next == leader
-            || Self::active_membership_in(&mut tx, team_id, next)
+        moing_common::transaction!("moim.transfer", Result<Team, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let team = Self::team_in(&mut tx, team_id, true)
                 .await?
-                .is_none()
-        {
-            return Err(MoimError::TeamMemberNotFound);
-        }
-        sqlx::query(
-            "UPDATE membership SET role = 'MEMBER' WHERE team_id = ? AND active_member = ?",
-        )
-        .bind(team_id)
-        .bind(leader)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE membership SET role = 'LEADER' WHERE team_id = ? AND active_member = ?",
-        )
-        .bind(team_id)
-        .bind(next)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE team SET leader_id = ?, updated_at = ? WHERE id = ?")
-            .bind(next)
-            .bind(Utc::now().naive_utc())
+                .ok_or(MoimError::TeamNotFound)?;
+            if next == leader
+                || Self::active_membership_in(&mut tx, team_id, next)
+                    .await?
+                    .is_none()
+            {
+                return Err(MoimError::TeamMemberNotFound);
+            }
+            sqlx::query(
+                "UPDATE membership SET role = 'MEMBER' WHERE team_id = ? AND active_member = ?",
+            )
             .bind(team_id)
+            .bind(leader)
             .execute(&mut *tx)
             .await?;
-        self.outbox
-            .enqueue(
-                &mut tx,
-                Some(team_id),
-                Some(leader),
-                Payload::LeaderChanged(LeaderChanged {
-                    previous_leader_member_id: leader.to_string(),
-                    new_leader_member_id: next.to_string(),
-                    team_name: team.name.clone(),
-                }),
+            sqlx::query(
+                "UPDATE membership SET role = 'LEADER' WHERE team_id = ? AND active_member = ?",
             )
+            .bind(team_id)
+            .bind(next)
+            .execute(&mut *tx)
             .await?;
-        let updated = Self::team_in(&mut tx, team_id, false)
-            .await?
-            .ok_or(MoimError::TeamNotFound)?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(updated)
+            sqlx::query("UPDATE team SET leader_id = ?, updated_at = ? WHERE id = ?")
+                .bind(next)
+                .bind(moing_common::clock::now().naive_utc())
+                .bind(team_id)
+                .execute(&mut *tx)
+                .await?;
+            self.outbox
+                .enqueue(
+                    &mut tx,
+                    Some(team_id),
+                    Some(leader),
+                    Payload::LeaderChanged(LeaderChanged {
+                        previous_leader_member_id: leader.to_string(),
+                        new_leader_member_id: next.to_string(),
+                        team_name: team.name.clone(),
+                    }),
+                )
+                .await?;
+            let updated = Self::team_in(&mut tx, team_id, false)
+                .await?
+                .ok_or(MoimError::TeamNotFound)?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(updated)
+
+        })
     }
 
     /// Memberships of a team: active ones, or every stint when `past` is set.
@@ -787,84 +808,92 @@ impl Store {
         singles: &[SingleMeeting],
         event: Payload,
     ) -> Result<(), MoimError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO meeting_schedule (team_id, weekly_slots, single_meetings, updated_at) VALUES (?, ?, ?, ?) \
-             ON DUPLICATE KEY UPDATE weekly_slots = VALUES(weekly_slots), single_meetings = VALUES(single_meetings), updated_at = VALUES(updated_at)",
-        )
-        .bind(team.id)
-        .bind(serde_json::to_string(weekly).map_err(anyhow::Error::from)?)
-        .bind(serde_json::to_string(singles).map_err(anyhow::Error::from)?)
-        .bind(Utc::now().naive_utc())
-        .execute(&mut *tx)
-        .await?;
-        self.outbox
-            .enqueue(&mut tx, Some(team.id), Some(actor), event)
+        moing_common::transaction!("moim.set_schedule", Result<(), MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO meeting_schedule (team_id, weekly_slots, single_meetings, updated_at) VALUES (?, ?, ?, ?) \
+                 ON DUPLICATE KEY UPDATE weekly_slots = VALUES(weekly_slots), single_meetings = VALUES(single_meetings), updated_at = VALUES(updated_at)",
+            )
+            .bind(team.id)
+            .bind(serde_json::to_string(weekly).map_err(anyhow::Error::from)?)
+            .bind(serde_json::to_string(singles).map_err(anyhow::Error::from)?)
+            .bind(moing_common::clock::now().naive_utc())
+            .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(())
+            self.outbox
+                .enqueue(&mut tx, Some(team.id), Some(actor), event.clone())
+                .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(())
+
+        })
     }
 
     pub async fn block(&self, blocker: Uuid, blocked: Uuid) -> Result<DateTime<Utc>, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT IGNORE INTO member_block (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
-        )
-        .bind(blocker)
-        .bind(blocked)
-        .bind(Utc::now().naive_utc())
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 1 {
-            self.outbox
-                .enqueue(
-                    &mut tx,
-                    None,
-                    Some(blocker),
-                    Payload::MemberBlocked(MemberBlocked {
-                        blocker_member_id: blocker.to_string(),
-                        blocked_member_id: blocked.to_string(),
-                    }),
-                )
-                .await?;
-        }
-        let at: NaiveDateTime = sqlx::query_scalar(
-            "SELECT created_at FROM member_block WHERE blocker_id = ? AND blocked_id = ?",
-        )
-        .bind(blocker)
-        .bind(blocked)
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(utc(at))
+        moing_common::transaction!("moim.block", Result<DateTime<Utc>, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query(
+                "INSERT IGNORE INTO member_block (blocker_id, blocked_id, created_at) VALUES (?, ?, ?)",
+            )
+            .bind(blocker)
+            .bind(blocked)
+            .bind(moing_common::clock::now().naive_utc())
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 1 {
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        None,
+                        Some(blocker),
+                        Payload::MemberBlocked(MemberBlocked {
+                            blocker_member_id: blocker.to_string(),
+                            blocked_member_id: blocked.to_string(),
+                        }),
+                    )
+                    .await?;
+            }
+            let at: NaiveDateTime = sqlx::query_scalar(
+                "SELECT created_at FROM member_block WHERE blocker_id = ? AND blocked_id = ?",
+            )
+            .bind(blocker)
+            .bind(blocked)
+            .fetch_one(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(utc(at))
+        })
     }
 
     pub async fn unblock(&self, blocker: Uuid, blocked: Uuid) -> Result<bool, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM member_block WHERE blocker_id = ? AND blocked_id = ?")
-            .bind(blocker)
-            .bind(blocked)
-            .execute(&mut *tx)
-            .await?;
-        let was = done.rows_affected() == 1;
-        if was {
-            self.outbox
-                .enqueue(
-                    &mut tx,
-                    None,
-                    Some(blocker),
-                    Payload::MemberUnblocked(MemberUnblocked {
-                        blocker_member_id: blocker.to_string(),
-                        blocked_member_id: blocked.to_string(),
-                    }),
-                )
+        moing_common::transaction!("moim.unblock", Result<bool, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query("DELETE FROM member_block WHERE blocker_id = ? AND blocked_id = ?")
+                .bind(blocker)
+                .bind(blocked)
+                .execute(&mut *tx)
                 .await?;
-        }
-        tx.commit().await?;
-        self.outbox.wake();
-        Ok(was)
+            let was = done.rows_affected() == 1;
+            if was {
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        None,
+                        Some(blocker),
+                        Payload::MemberUnblocked(MemberUnblocked {
+                            blocker_member_id: blocker.to_string(),
+                            blocked_member_id: blocked.to_string(),
+                        }),
+                    )
+                    .await?;
+            }
+            tx.commit().await?;
+            self.outbox.wake();
+            Ok(was)
+
+        })
     }
 
     pub async fn blocks_of(&self, blocker: Uuid) -> Result<Vec<(Uuid, DateTime<Utc>)>, MoimError> {
@@ -922,36 +951,39 @@ impl Store {
         now: DateTime<Utc>,
         batch: u32,
     ) -> Result<usize, MoimError> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<Uuid> = moing_common::jobs::claim_due(&mut tx, FINISHING, now, batch).await?;
-        for id in &ids {
-            let Some(team) = Self::team_in(&mut tx, *id, false).await? else {
-                continue;
-            };
-            let members = Self::active_member_ids(&mut tx, *id).await?;
-            self.outbox
-                .enqueue(
-                    &mut tx,
-                    Some(*id),
-                    None,
-                    Payload::TeamFinished(moing_proto::moing::events::v1::TeamFinished {
-                        team_name: team.name.clone(),
-                        end_date: Some(pb_date(team.end_date)),
-                        member_ids: members.iter().map(Uuid::to_string).collect(),
-                    }),
-                )
-                .await?;
-            sqlx::query("UPDATE team SET finished_notified_at = ? WHERE id = ?")
-                .bind(now.naive_utc())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        if !ids.is_empty() {
-            self.outbox.wake();
-        }
-        Ok(ids.len())
+        moing_common::transaction!("moim.announce_finished", Result<usize, MoimError>, {
+            let mut tx = self.pool.begin().await?;
+            let ids: Vec<Uuid> = moing_common::jobs::claim_due(&mut tx, FINISHING, now, batch).await?;
+            for id in &ids {
+                let Some(team) = Self::team_in(&mut tx, *id, false).await? else {
+                    continue;
+                };
+                let members = Self::active_member_ids(&mut tx, *id).await?;
+                self.outbox
+                    .enqueue(
+                        &mut tx,
+                        Some(*id),
+                        None,
+                        Payload::TeamFinished(moing_proto::moing::events::v1::TeamFinished {
+                            team_name: team.name.clone(),
+                            end_date: Some(pb_date(team.end_date)),
+                            member_ids: members.iter().map(Uuid::to_string).collect(),
+                        }),
+                    )
+                    .await?;
+                sqlx::query("UPDATE team SET finished_notified_at = ? WHERE id = ?")
+                    .bind(now.naive_utc())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            if !ids.is_empty() {
+                self.outbox.wake();
+            }
+            Ok(ids.len())
+
+        })
     }
 }
 

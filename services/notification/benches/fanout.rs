@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{Datelike, Utc};
+use chrono::Datelike;
 use moing_common::{
     convert::timestamp,
     layer::AccessPolicy,
@@ -55,7 +55,7 @@ fn proof_event(team: &str, actor: Uuid) -> Event {
     Event {
         id: Uuid::now_v7().to_string(),
         producer: "mission".into(),
-        occurred_at: Some(timestamp(Utc::now())),
+        occurred_at: Some(timestamp(moing_common::clock::now())),
         team_id: team.into(),
         actor_member_id: actor.to_string(),
         trace_context: Default::default(),
@@ -125,7 +125,7 @@ async fn main() -> anyhow::Result<()> {
             (id, bearer(id))
         })
         .collect();
-    let today = Utc::now().date_naive();
+    let today = moing_common::clock::now().date_naive();
     let team = teams
         .create_team(with(
             CreateTeamRequest {

@@ -54,8 +54,14 @@ impl From<NotificationError> for Status {
                 "that idempotency key was used for a different broadcast",
             ),
             NotificationError::Unavailable(what) => ApiError::unavailable(what),
-            NotificationError::Internal(e) => ApiError::internal(format!("{e:#}")),
+            NotificationError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
+    }
+}
+
+impl moing_common::db::LockConflict for NotificationError {
+    fn is_lock_conflict(&self) -> bool {
+        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

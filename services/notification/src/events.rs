@@ -69,7 +69,7 @@ impl Consumer {
         };
         let actor = uuid(&event.actor_member_id);
         let team = uuid(&event.team_id);
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         // Member-level events first: they need no team.
         match payload {
             Payload::SessionRevoked(e) => {
@@ -408,7 +408,7 @@ impl EventHandler for Consumer {
         };
         let actor = uuid(&event.actor_member_id);
         let source = format!("event:{}", event.id);
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         for (draft, only) in drafts {
             let resolved = self
                 .peers

@@ -232,7 +232,7 @@ impl NotificationService for Notifications {
             caller.session_id,
             platform,
             token,
-            Utc::now(),
+            moing_common::clock::now(),
         )
         .await
         .map_err(NotificationError::from)?;
@@ -276,7 +276,7 @@ impl NotificationService for Notifications {
             c
         };
         v.finish().map_err(NotificationError::from)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let oldest = self.oldest(now);
         let mut items =
             store::inbox_page(&self.pool, caller.member_id, after, size + 1, now, oldest)
@@ -312,7 +312,7 @@ impl NotificationService for Notifications {
         request: Request<GetUnreadNotificationCountRequest>,
     ) -> Result<GetUnreadNotificationCountResponse> {
         let caller = principal(&request)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let unread = store::unread_count(&self.pool, caller.member_id, now, self.oldest(now))
             .await
             .map_err(NotificationError::from)?;
@@ -333,7 +333,7 @@ impl NotificationService for Notifications {
         let Some(id) = id else {
             return Err(NotificationError::NotificationNotFound.into());
         };
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let oldest = self.oldest(now);
         let found = store::mark_read(&self.pool, caller.member_id, id, now, oldest)
             .await
@@ -355,7 +355,7 @@ impl NotificationService for Notifications {
     ) -> Result<MarkAllNotificationsReadResponse> {
         let caller = principal(&request)?;
         let req = request.into_inner();
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         let up_to = match &req.up_to {
             None => now,
             Some(t) => match from_timestamp(t) {
@@ -404,7 +404,7 @@ impl NotificationService for Notifications {
             .await
             .map_err(NotificationError::from)?;
         let mut updated = apply_settings(&current, req.settings.as_ref(), &paths)?;
-        let now = Utc::now();
+        let now = moing_common::clock::now();
         store::save_settings(&self.pool, caller.member_id, &updated, now)
             .await
             .map_err(NotificationError::from)?;

@@ -237,82 +237,85 @@ impl Internal {
         &self,
         req: SendBroadcastRequest,
     ) -> Result<SendBroadcastResponse, NotificationError> {
-        let valid = validate(&req)?;
-        if let Some((id, result)) = self.existing(&valid.key, &valid.hash).await? {
-            let outcome = match result {
-                Some(o) => o,
-                None => self.outcome(id, vec![]).await?,
+        moing_common::transaction!("notification.broadcast", Result<SendBroadcastResponse, NotificationError>, {
+            let valid = validate(&req)?;
+            if let Some((id, result)) = self.existing(&valid.key, &valid.hash).await? {
+                let outcome = match result {
+                    Some(o) => o,
+                    None => self.outcome(id, vec![]).await?,
+                };
+                return Ok(outcome.response(id));
+            }
+            let (recipients, unknown) = if valid.teams.is_empty() {
+                let mut seen = std::collections::HashSet::new();
+                let members = valid
+                    .members
+                    .iter()
+                    .copied()
+                    .filter(|m| seen.insert(*m))
+                    .map(|m| (m, None))
+                    .collect();
+                (members, vec![])
+            } else {
+                self.resolve_teams(&valid.teams).await?
             };
-            return Ok(outcome.response(id));
-        }
-        let (recipients, unknown) = if valid.teams.is_empty() {
-            let mut seen = std::collections::HashSet::new();
-            let members = valid
-                .members
-                .iter()
-                .copied()
-                .filter(|m| seen.insert(*m))
-                .map(|m| (m, None))
-                .collect();
-            (members, vec![])
-        } else {
-            self.resolve_teams(&valid.teams).await?
-        };
-        let id = Uuid::now_v7();
-        let now = Utc::now();
-        let mut tx = self.pool.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT IGNORE INTO broadcast (id, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(id)
-        .bind(&valid.key)
-        .bind(&valid.hash)
-        .bind(naive(now))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 0 {
-            // A concurrent call with the same key won the race.
-            tx.rollback().await?;
-            return match self.existing(&valid.key, &valid.hash).await? {
-                Some((id, result)) => Ok(result.unwrap_or_default().response(id)),
-                None => Err(NotificationError::Unavailable("the notification database")),
-            };
-        }
-        // One draft per team (the inbox row carries it); members-only has none.
-        let mut groups: BTreeMap<Option<Uuid>, (String, Vec<Uuid>)> = BTreeMap::new();
-        for (member, team) in recipients {
-            let (team_id, name) = match team {
-                Some((t, n)) => (Some(t), n),
-                None => (None, String::new()),
-            };
-            groups
-                .entry(team_id)
-                .or_insert_with(|| (name, vec![]))
-                .1
-                .push(member);
-        }
-        let source = format!("broadcast:{id}");
-        for (team, (name, members)) in groups {
-            let mut draft = Draft::new(Kind::Broadcast, team, &name, None)
-                .text(valid.title.clone(), valid.body.clone())
-                .path(valid.path.clone())
-                .with("broadcast_id", id.to_string());
-            draft.broadcast_id = Some(id);
-            store::fan_out(&mut tx, &source, &draft, &members, now).await?;
-        }
-        tx.commit().await?;
-        if let Err(e) = self.dispatcher.drain(100).await {
-            tracing::warn!(broadcast_id = %id, error = %e, "broadcast pushes left to the push job");
-        }
-        let outcome = self.outcome(id, unknown).await?;
-        sqlx::query("UPDATE broadcast SET result = ? WHERE id = ?")
-            .bind(serde_json::to_string(&outcome).unwrap_or_default())
+            let id = Uuid::now_v7();
+            let now = moing_common::clock::now();
+            let mut tx = self.pool.begin().await?;
+            let inserted = sqlx::query(
+                "INSERT IGNORE INTO broadcast (id, idempotency_key, request_hash, created_at) VALUES (?, ?, ?, ?)",
+            )
             .bind(id)
-            .execute(&self.pool)
-            .await?;
-        tracing::info!(broadcast_id = %id, recipients = outcome.recipient_count, sent = outcome.push_sent_count, "broadcast sent");
-        Ok(outcome.response(id))
+            .bind(&valid.key)
+            .bind(&valid.hash)
+            .bind(naive(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                // A concurrent call with the same key won the race.
+                tx.rollback().await?;
+                return match self.existing(&valid.key, &valid.hash).await? {
+                    Some((id, result)) => Ok(result.unwrap_or_default().response(id)),
+                    None => Err(NotificationError::Unavailable("the notification database")),
+                };
+            }
+            // One draft per team (the inbox row carries it); members-only has none.
+            let mut groups: BTreeMap<Option<Uuid>, (String, Vec<Uuid>)> = BTreeMap::new();
+            for (member, team) in recipients {
+                let (team_id, name) = match team {
+                    Some((t, n)) => (Some(t), n),
+                    None => (None, String::new()),
+                };
+                groups
+                    .entry(team_id)
+                    .or_insert_with(|| (name, vec![]))
+                    .1
+                    .push(member);
+            }
+            let source = format!("broadcast:{id}");
+            for (team, (name, members)) in groups {
+                let mut draft = Draft::new(Kind::Broadcast, team, &name, None)
+                    .text(valid.title.clone(), valid.body.clone())
+                    .path(valid.path.clone())
+                    .with("broadcast_id", id.to_string());
+                draft.broadcast_id = Some(id);
+                store::fan_out(&mut tx, &source, &draft, &members, now).await?;
+            }
+            tx.commit().await?;
+            if let Err(e) = self.dispatcher.drain(100).await {
+                tracing::warn!(broadcast_id = %id, error = %e, "broadcast pushes left to the push job");
+            }
+            let outcome = self.outcome(id, unknown).await?;
+            sqlx::query("UPDATE broadcast SET result = ? WHERE id = ?")
+                .bind(serde_json::to_string(&outcome).unwrap_or_default())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+            tracing::info!(broadcast_id = %id, recipients = outcome.recipient_count, sent = outcome.push_sent_count, "broadcast sent");
+            Ok(outcome.response(id))
+
+        })
     }
 
     async fn stats(

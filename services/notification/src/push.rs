@@ -5,7 +5,8 @@
 //! attempt is recorded first, so a crash (or a redelivered event, or a second
 //! replica) never sends it again. After FCM answers, each row becomes `SENT`,
 //! `FAILED` (after retries), `DROPPED` (the token is dead and deleted),
-//! `SKIPPED` (no credentials) or `CANCELLED` (the device went away). A row
+//! `SKIPPED` (no credentials) or `CANCELLED` (the device went away, or the
+//! recipient switched the category off since it was queued). A row
 //! left `SENDING` by a crash becomes `UNKNOWN` and is not retried: a missed
 //! push beats a doubled one, and the inbox row is there either way.
 
@@ -18,8 +19,9 @@ use sqlx::{MySqlPool, Row};
 use uuid::Uuid;
 
 use crate::{
+    domain::{Category, MemberSettings},
     fcm::{FcmClient, Outcome, Platform, Push},
-    store::{naive, token_hash},
+    store::{naive, settings_many, token_hash},
 };
 
 const DUE: DueQuery = DueQuery {
@@ -63,6 +65,8 @@ struct Claimed {
     id: u64,
     session: Uuid,
     push: Option<Push>,
+    /// The recipient has switched the notification's category off.
+    off: bool,
 }
 
 fn list(n: usize) -> String {
@@ -87,7 +91,9 @@ impl Dispatcher {
     ) -> Result<Dispatched, sqlx::Error> {
         let mut total = Dispatched::default();
         for _ in 0..max_rounds {
-            let done = self.round(at.unwrap_or_else(Utc::now)).await?;
+            let done = self
+                .round(at.unwrap_or_else(moing_common::clock::now))
+                .await?;
             if done.total() == 0 {
                 break;
             }
@@ -98,23 +104,31 @@ impl Dispatcher {
 
     /// Claims one batch of due pushes, records the attempt, sends, records the outcome.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Dispatched, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
-        let ids: Vec<u64> = claim_due(&mut tx, DUE, now, self.fcm.batch_size()).await?;
+        let ids = moing_common::transaction!(
+            "notification.claim_pushes",
+            Result<Vec<u64>, sqlx::Error>,
+            {
+                let mut tx = self.pool.begin().await?;
+                let ids: Vec<u64> = claim_due(&mut tx, DUE, now, self.fcm.batch_size()).await?;
+                if !ids.is_empty() {
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE push SET state = 'SENDING', attempted_at = ?, attempts = attempts + 1 \
+                     WHERE id IN ({})",
+                    list(ids.len())
+                )))
+                .bind(naive(now));
+                    for id in &ids {
+                        q = q.bind(id);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(ids)
+            }
+        )?;
         if ids.is_empty() {
-            tx.commit().await?;
             return Ok(Dispatched::default());
         }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE push SET state = 'SENDING', attempted_at = ?, attempts = attempts + 1 \
-             WHERE id IN ({})",
-            list(ids.len())
-        )))
-        .bind(naive(now));
-        for id in &ids {
-            q = q.bind(id);
-        }
-        q.execute(&mut *tx).await?;
-        tx.commit().await?;
 
         let claimed = self.load(&ids).await?;
         let fcm = self.fcm.clone();
@@ -123,6 +137,12 @@ impl Dispatcher {
                 let fcm = fcm.clone();
                 async move {
                     match c.push {
+                        _ if c.off => (
+                            c.id,
+                            c.session,
+                            None,
+                            Outcome::Failed("switched off".into()),
+                        ),
                         None => (c.id, c.session, None, Outcome::Failed("no device".into())),
                         Some(p) => {
                             let outcome = fcm.send(&p).await;
@@ -139,8 +159,8 @@ impl Dispatcher {
 
     async fn load(&self, ids: &[u64]) -> Result<Vec<Claimed>, sqlx::Error> {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT p.id, p.session_id, n.id AS notification_id, n.title, n.body, n.data, \
-             d.token, d.platform FROM push p \
+            "SELECT p.id, p.session_id, n.id AS notification_id, n.member_id, n.category, \
+             n.title, n.body, n.data, d.token, d.platform FROM push p \
              JOIN notification n ON n.id = p.notification_id \
              LEFT JOIN device d ON d.session_id = p.session_id AND d.member_id = n.member_id \
              WHERE p.id IN ({})",
@@ -150,8 +170,23 @@ impl Dispatcher {
             q = q.bind(id);
         }
         let rows = q.fetch_all(&self.pool).await?;
+        // The switches as they are now, not as they were when the push was
+        // queued: a reminder held for quiet hours is not pushed if its
+        // category was switched off meanwhile.
+        let mut members = rows
+            .iter()
+            .map(|r| r.try_get("member_id"))
+            .collect::<Result<Vec<Uuid>, _>>()?;
+        members.sort_unstable();
+        members.dedup();
+        let settings = settings_many(&mut *self.pool.acquire().await?, &members).await?;
+        let default = MemberSettings::default();
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
+            let member: Uuid = row.try_get("member_id")?;
+            let category: String = row.try_get("category")?;
+            let off = Category::parse(&category)
+                .is_some_and(|c| !settings.get(&member).unwrap_or(&default).allows(c));
             let notification: Uuid = row.try_get("notification_id")?;
             let token: Option<String> = row.try_get("token")?;
             let platform: Option<String> = row.try_get("platform")?;
@@ -174,6 +209,7 @@ impl Dispatcher {
                 id: row.try_get("id")?,
                 session: row.try_get("session_id")?,
                 push,
+                off,
             });
         }
         Ok(out)
@@ -183,69 +219,72 @@ impl Dispatcher {
         &self,
         outcomes: Vec<(u64, Uuid, Option<String>, Outcome)>,
     ) -> Result<Dispatched, sqlx::Error> {
-        let now = naive(Utc::now());
-        let mut stats = Dispatched::default();
-        let mut tx = self.pool.begin().await?;
-        for (id, session, token, outcome) in outcomes {
-            let (state, error) = match &outcome {
-                Outcome::Sent(_) => {
-                    stats.sent += 1;
-                    ("SENT", None)
-                }
-                Outcome::Skipped => {
-                    stats.skipped += 1;
-                    ("SKIPPED", None)
-                }
-                Outcome::TokenInvalid(code) => {
-                    stats.dropped += 1;
-                    if let Some(token) = &token {
-                        // Only this token: the session may have registered a new one meanwhile.
-                        sqlx::query("DELETE FROM device WHERE session_id = ? AND token_hash = ?")
-                            .bind(session)
-                            .bind(token_hash(token))
-                            .execute(&mut *tx)
-                            .await?;
-                        tracing::info!(session_id = %session, code = %code, "fcm token dropped");
+        moing_common::transaction!("notification.record", Result<Dispatched, sqlx::Error>, {
+            let now = naive(moing_common::clock::now());
+            let mut stats = Dispatched::default();
+            let mut tx = self.pool.begin().await?;
+            for (id, session, token, outcome) in outcomes.iter().cloned() {
+                let (state, error) = match &outcome {
+                    Outcome::Sent(_) => {
+                        stats.sent += 1;
+                        ("SENT", None)
                     }
-                    ("DROPPED", Some(code.clone()))
-                }
-                Outcome::Failed(e) if token.is_none() => {
-                    stats.cancelled += 1;
-                    ("CANCELLED", Some(e.clone()))
-                }
-                Outcome::Failed(e) => {
-                    stats.failed += 1;
-                    tracing::warn!(push_id = id, error = %e, "push failed");
-                    ("FAILED", Some(e.clone()))
-                }
-            };
-            // Push results by FCM outcome, for /metrics.
-            moing_common::metrics::push_result(match &outcome {
-                Outcome::TokenInvalid(code) => code.as_str(),
-                _ => state,
-            });
-            sqlx::query(
-                "UPDATE push SET state = ?, finished_at = ?, last_error = ? WHERE id = ? AND state = 'SENDING'",
-            )
-            .bind(state)
-            .bind(now)
-            .bind(error.map(|e| e.chars().take(300).collect::<String>()))
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(stats)
+                    Outcome::Skipped => {
+                        stats.skipped += 1;
+                        ("SKIPPED", None)
+                    }
+                    Outcome::TokenInvalid(code) => {
+                        stats.dropped += 1;
+                        if let Some(token) = &token {
+                            // Only this token: the session may have registered a new one meanwhile.
+                            sqlx::query("DELETE FROM device WHERE session_id = ? AND token_hash = ?")
+                                .bind(session)
+                                .bind(token_hash(token))
+                                .execute(&mut *tx)
+                                .await?;
+                            tracing::info!(session_id = %session, code = %code, "fcm token dropped");
+                        }
+                        ("DROPPED", Some(code.clone()))
+                    }
+                    Outcome::Failed(e) if token.is_none() => {
+                        stats.cancelled += 1;
+                        ("CANCELLED", Some(e.clone()))
+                    }
+                    Outcome::Failed(e) => {
+                        stats.failed += 1;
+                        tracing::warn!(push_id = id, error = %e, "push failed");
+                        ("FAILED", Some(e.clone()))
+                    }
+                };
+                // Push results by FCM outcome, for /metrics.
+                moing_common::metrics::push_result(match &outcome {
+                    Outcome::TokenInvalid(code) => code.as_str(),
+                    _ => state,
+                });
+                sqlx::query(
+                    "UPDATE push SET state = ?, finished_at = ?, last_error = ? WHERE id = ? AND state = 'SENDING'",
+                )
+                .bind(state)
+                .bind(now)
+                .bind(error.map(|e| e.chars().take(300).collect::<String>()))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(stats)
+
+        })
     }
 
     /// Rows a crashed dispatcher left `SENDING` become `UNKNOWN` (never resent).
     pub async fn expire_stale(&self, older_than: Duration) -> Result<u64, sqlx::Error> {
-        let cutoff = Utc::now()
+        let cutoff = moing_common::clock::now()
             - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::minutes(10));
         Ok(sqlx::query(
             "UPDATE push SET state = 'UNKNOWN', finished_at = ? WHERE state = 'SENDING' AND attempted_at < ?",
         )
-        .bind(naive(Utc::now()))
+        .bind(naive(moing_common::clock::now()))
         .bind(naive(cutoff))
         .execute(&self.pool)
         .await?

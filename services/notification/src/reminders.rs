@@ -128,7 +128,7 @@ impl Scheduler {
         tick.planned = planned;
         if let Err(e) = self
             .dispatcher
-            .drain_at(Some(now.max(Utc::now())), 100)
+            .drain_at(Some(now.max(moing_common::clock::now())), 100)
             .await
         {
             tracing::warn!(error = %e, "reminder pushes left to the push job");

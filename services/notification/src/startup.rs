@@ -122,7 +122,7 @@ pub async fn run_with(
             move || {
                 let s = scheduler.clone();
                 async move {
-                    s.tick(chrono::Utc::now()).await?;
+                    s.tick(moing_common::clock::now()).await?;
                     Ok(())
                 }
             },
@@ -168,7 +168,7 @@ pub async fn run_with(
 
 /// Deletes inbox rows past retention, batch by batch; returns how many went.
 pub async fn purge(pool: &MySqlPool, days: i64, batch: u32) -> anyhow::Result<u64> {
-    let before = chrono::Utc::now() - chrono::Duration::days(days);
+    let before = moing_common::clock::now() - chrono::Duration::days(days);
     let mut total = 0;
     loop {
         let n = store::purge_before(pool, before, batch).await?;

@@ -51,38 +51,40 @@ pub async fn upsert_device(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Device, sqlx::Error> {
-    let hash = token_hash(token);
-    let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM device WHERE token_hash = ? AND session_id <> ?")
-        .bind(&hash)
+    moing_common::transaction!("notification.upsert_device", Result<Device, sqlx::Error>, {
+        let hash = token_hash(token);
+        let mut tx = pool.begin().await?;
+        sqlx::query("DELETE FROM device WHERE token_hash = ? AND session_id <> ?")
+            .bind(&hash)
+            .bind(session)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO device (session_id, member_id, platform, token, token_hash, registered_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE member_id = VALUES(member_id), platform = VALUES(platform), \
+             token = VALUES(token), token_hash = VALUES(token_hash), updated_at = VALUES(updated_at)",
+        )
         .bind(session)
+        .bind(member)
+        .bind(platform.as_str())
+        .bind(token)
+        .bind(&hash)
+        .bind(naive(now))
+        .bind(naive(now))
         .execute(&mut *tx)
         .await?;
-    sqlx::query(
-        "INSERT INTO device (session_id, member_id, platform, token, token_hash, registered_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
-         ON DUPLICATE KEY UPDATE member_id = VALUES(member_id), platform = VALUES(platform), \
-         token = VALUES(token), token_hash = VALUES(token_hash), updated_at = VALUES(updated_at)",
-    )
-    .bind(session)
-    .bind(member)
-    .bind(platform.as_str())
-    .bind(token)
-    .bind(&hash)
-    .bind(naive(now))
-    .bind(naive(now))
-    .execute(&mut *tx)
-    .await?;
-    let row = sqlx::query("SELECT registered_at, updated_at FROM device WHERE session_id = ?")
-        .bind(session)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Device {
-        session_id: session,
-        platform,
-        registered_at: utc(row.try_get("registered_at")?),
-        updated_at: utc(row.try_get("updated_at")?),
+        let row = sqlx::query("SELECT registered_at, updated_at FROM device WHERE session_id = ?")
+            .bind(session)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Device {
+            session_id: session,
+            platform,
+            registered_at: utc(row.try_get("registered_at")?),
+            updated_at: utc(row.try_get("updated_at")?),
+        })
     })
 }
 
@@ -195,7 +197,8 @@ pub async fn save_settings(
     Ok(())
 }
 
-async fn settings_many(
+/// The stored settings of each of `members` (absent: the defaults).
+pub async fn settings_many(
     conn: &mut MySqlConnection,
     members: &[Uuid],
 ) -> Result<HashMap<Uuid, MemberSettings>, sqlx::Error> {
@@ -553,36 +556,38 @@ pub async fn purge_before(
     before: DateTime<Utc>,
     limit: u32,
 ) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT id FROM notification WHERE created_at < ? AND visible_at < ? ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED",
-    )
-    .bind(naive(before))
-    .bind(naive(before))
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
-    if ids.is_empty() {
+    moing_common::transaction!("notification.purge_before", Result<u64, sqlx::Error>, {
+        let mut tx = pool.begin().await?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM notification WHERE created_at < ? AND visible_at < ? ORDER BY created_at LIMIT ? FOR UPDATE SKIP LOCKED",
+        )
+        .bind(naive(before))
+        .bind(naive(before))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(0);
+        }
+        let list = placeholders(ids.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM push WHERE notification_id IN ({list})"
+        )));
+        for id in &ids {
+            q = q.bind(id);
+        }
+        q.execute(&mut *tx).await?;
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM notification WHERE id IN ({list})"
+        )));
+        for id in &ids {
+            q = q.bind(id);
+        }
+        let n = q.execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
-        return Ok(0);
-    }
-    let list = placeholders(ids.len());
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM push WHERE notification_id IN ({list})"
-    )));
-    for id in &ids {
-        q = q.bind(id);
-    }
-    q.execute(&mut *tx).await?;
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DELETE FROM notification WHERE id IN ({list})"
-    )));
-    for id in &ids {
-        q = q.bind(id);
-    }
-    let n = q.execute(&mut *tx).await?.rows_affected();
-    tx.commit().await?;
-    Ok(n)
+        Ok(n)
+    })
 }
 
 #[cfg(test)]

@@ -167,7 +167,9 @@ impl Stack {
 
     /// A team led by `leader` that `joiner` joined by invite: its id.
     pub async fn team_with(&self, leader: &str, joiner: &str) -> String {
-        let today = chrono::Utc::now().date_naive();
+        // The team's zone (Asia/Seoul) decides "today", not UTC.
+        let today =
+            moing_common::clock::today_in(&chrono::FixedOffset::east_opt(9 * 3600).expect("kst"));
         let d = |days: i64| {
             let x = today + chrono::Duration::days(days);
             json!({"year": chrono::Datelike::year(&x), "month": chrono::Datelike::month(&x),

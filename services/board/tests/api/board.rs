@@ -426,7 +426,7 @@ async fn the_goal_board_brings_the_team_home_screen_in_one_call() {
                 kind: 1,
                 way: 1,
                 deadline: Some(prost_types::Timestamp {
-                    seconds: (chrono::Utc::now() + chrono::Duration::days(3)).timestamp(),
+                    seconds: (moing_common::clock::now() + chrono::Duration::days(3)).timestamp(),
                     nanos: 0,
                 }),
                 ..Default::default()

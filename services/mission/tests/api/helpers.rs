@@ -1,6 +1,6 @@
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Duration};
 use moing_common::{layer::AccessPolicy, token::MemberState};
 use moing_proto::moing::{
     mission::v1::{CreateMissionRequest, Mission, mission_service_client::MissionServiceClient},
@@ -34,7 +34,7 @@ pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
 /// Days left in this Monday–Sunday week in Seoul, today included (a REPEAT
 /// mission created today requires at most that many proofs this week).
 pub fn week_days_left() -> i32 {
-    7 - (Utc::now() + Duration::hours(9))
+    7 - (moing_common::clock::now() + Duration::hours(9))
         .date_naive()
         .weekday()
         .num_days_from_monday() as i32
@@ -131,7 +131,7 @@ impl TestApp {
             kind: 1,
             way,
             deadline: Some(prost_types::Timestamp {
-                seconds: (Utc::now() + Duration::days(3)).timestamp(),
+                seconds: (moing_common::clock::now() + Duration::days(3)).timestamp(),
                 nanos: 0,
             }),
             ..Default::default()

@@ -1,4 +1,4 @@
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use moing_proto::moing::mission::v1::{
     BatchGetTeamScoresRequest, ListMissionsDueBetweenRequest, ListUnprovenMembersRequest,
     SubmitProofRequest, submit_proof_request::Body,
@@ -39,9 +39,9 @@ async fn reminders_find_due_and_unproven_missions() {
     assert_eq!(err.code(), Code::Unauthenticated);
     let due = internal
         .list_missions_due_between(app.internal_request(ListMissionsDueBetweenRequest {
-            deadline_from: Some(moing_common::convert::timestamp(Utc::now())),
+            deadline_from: Some(moing_common::convert::timestamp(moing_common::clock::now())),
             deadline_to: Some(moing_common::convert::timestamp(
-                Utc::now() + Duration::days(4),
+                moing_common::clock::now() + Duration::days(4),
             )),
             ..Default::default()
         }))

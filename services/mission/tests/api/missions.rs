@@ -149,12 +149,13 @@ async fn deadlines_end_once_missions_exactly_once_across_replicas() {
         .mission(&leader, TestApp::once(&team, 1))
         .await
         .expect("mission");
-    sqlx::query("UPDATE mission SET deadline = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE")
+    sqlx::query("UPDATE mission SET deadline = ?")
+        .bind((moing_common::clock::now() - chrono::Duration::minutes(1)).naive_utc())
         .execute(&app.db.pool)
         .await
         .expect("expire");
     let outbox = moing_common::outbox::Outbox::new("mission", vec![]);
-    let now = chrono::Utc::now();
+    let now = moing_common::clock::now();
     let (a, b) = tokio::join!(
         moing_mission::jobs::end_due(&app.db.pool, &outbox, now, 10),
         moing_mission::jobs::end_due(&app.db.pool, &outbox, now, 10)

@@ -1,6 +1,6 @@
 //! GetTeamProgress, the goal board's feed: totals, series, member statuses.
 
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Duration};
 use moing_proto::{
     google::r#type::Date,
     moing::mission::v1::{
@@ -13,7 +13,7 @@ use tonic::{Code, Request};
 use crate::helpers::*;
 
 fn seoul_day(offset: i64) -> Date {
-    let d = (Utc::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
+    let d = (moing_common::clock::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
     Date {
         year: d.year(),
         month: d.month() as i32,
@@ -209,7 +209,7 @@ async fn the_progress_query_reads_one_covering_index_range() {
         .await
         .expect("mission");
     let team_id = uuid::Uuid::parse_str(&team).expect("uuid");
-    let today = (Utc::now() + Duration::hours(9)).date_naive();
+    let today = (moing_common::clock::now() + Duration::hours(9)).date_naive();
     // Enough rows that the optimizer's choice is not a toss-up.
     for i in 0..200 {
         sqlx::query("INSERT INTO proof (id, team_id, mission_id, member_id, status, way, day, week_start, week_slot, is_once, created_at) VALUES (?, ?, ?, ?, 'DONE', 'TEXT', ?, ?, 0, 0, NOW(6))")
@@ -223,28 +223,28 @@ async fn the_progress_query_reads_one_covering_index_range() {
             .await
             .expect("seed");
     }
-    let plan: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query(
-        "EXPLAIN SELECT id, mission_id, member_id, day, status, created_at FROM proof FORCE INDEX (ix_proof_progress) \
-         WHERE team_id = ? AND day BETWEEN ? AND ? AND deleted_at IS NULL",
-    )
-    .bind(team_id)
-    .bind(today - Duration::days(30))
-    .bind(today)
-    .fetch_all(&app.db.pool)
-    .await
-    .map(|rows: Vec<sqlx::mysql::MySqlRow>| {
-        use sqlx::Row;
-        rows.iter()
-            .map(|r| {
-                (
-                    r.try_get::<Option<String>, _>("type").ok().flatten(),
-                    r.try_get::<Option<String>, _>("key").ok().flatten(),
-                    r.try_get::<Option<String>, _>("Extra").ok().flatten(),
-                )
+    // The production text itself (Store::team_rows runs TEAM_ROWS_SQL), not a copy.
+    let explain = format!("EXPLAIN {}", moing_mission::store::TEAM_ROWS_SQL);
+    let plan: Vec<(Option<String>, Option<String>, Option<String>)> =
+        sqlx::query(sqlx::AssertSqlSafe(explain))
+            .bind(team_id)
+            .bind(today - Duration::days(30))
+            .bind(today)
+            .fetch_all(&app.db.pool)
+            .await
+            .map(|rows: Vec<sqlx::mysql::MySqlRow>| {
+                use sqlx::Row;
+                rows.iter()
+                    .map(|r| {
+                        (
+                            r.try_get::<Option<String>, _>("type").expect("type"),
+                            r.try_get::<Option<String>, _>("key").expect("key"),
+                            r.try_get::<Option<String>, _>("Extra").expect("Extra"),
+                        )
+                    })
+                    .collect()
             })
-            .collect()
-    })
-    .expect("explain");
+            .expect("explain");
     assert_eq!(plan.len(), 1, "{plan:?}");
     let (kind, key, extra) = &plan[0];
     assert_eq!(kind.as_deref(), Some("range"), "{plan:?}");

@@ -1,4 +1,4 @@
-use chrono::{Datelike, Duration, Utc};
+use chrono::{Datelike, Duration};
 use moing_common::{layer::AccessPolicy, token::MemberState};
 use moing_moim::{config::Settings, startup};
 use moing_proto::{
@@ -67,7 +67,8 @@ pub struct Member {
 }
 
 pub fn date(offset_days: i64) -> Option<Date> {
-    let d = (Utc::now() + Duration::hours(9)).date_naive() + Duration::days(offset_days);
+    let d = (moing_common::clock::now() + Duration::hours(9)).date_naive()
+        + Duration::days(offset_days);
     Some(Date {
         year: d.year(),
         month: d.month() as i32,

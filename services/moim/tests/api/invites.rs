@@ -78,13 +78,12 @@ async fn codes_fail_with_distinct_reasons() {
     );
 
     let expired = app.invite(&leader, &team, 0).await;
-    sqlx::query(
-        "UPDATE invite SET expires_at = UTC_TIMESTAMP(6) - INTERVAL 1 MINUTE WHERE code = ?",
-    )
-    .bind(&expired)
-    .execute(&app.db.pool)
-    .await
-    .expect("expire");
+    sqlx::query("UPDATE invite SET expires_at = ? WHERE code = ?")
+        .bind((moing_common::clock::now() - chrono::Duration::minutes(1)).naive_utc())
+        .bind(&expired)
+        .execute(&app.db.pool)
+        .await
+        .expect("expire");
     assert_error(
         app.join(&app.member(), &expired).await,
         Code::FailedPrecondition,

@@ -406,7 +406,10 @@ async fn finished_teams_are_announced_once_even_with_two_replicas() {
     let app = spawn_app().await;
     let leader = app.member();
     let team = app.team(&leader, "끝난팀").await;
-    sqlx::query("UPDATE team SET end_date = CURRENT_DATE - INTERVAL 2 DAY, finishes_at = UTC_TIMESTAMP(6) - INTERVAL 1 DAY")
+    let clock_now = moing_common::clock::now();
+    sqlx::query("UPDATE team SET end_date = ?, finishes_at = ?")
+        .bind(clock_now.date_naive() - chrono::Duration::days(2))
+        .bind((clock_now - chrono::Duration::days(1)).naive_utc())
         .execute(&app.db.pool)
         .await
         .expect("age the team");
@@ -414,7 +417,7 @@ async fn finished_teams_are_announced_once_even_with_two_replicas() {
         app.db.pool.clone(),
         moing_common::outbox::Outbox::new("moim", vec![]),
     );
-    let now = chrono::Utc::now();
+    let now = moing_common::clock::now();
     let (a, b) = tokio::join!(
         store.announce_finished(now, 10),
         store.announce_finished(now, 10)

@@ -1,10 +1,17 @@
+use chrono::Duration;
+use moing_common::convert::timestamp;
 use moing_proto::moing::{
     events::v1::{
         HeartAdded, LeaderChanged, MemberJoined, MemberPoked, MissionCreated, PostCreated,
         ProofCommentCreated, ProofSubmitted, StickerAdded, TeamDisbanded, event::Payload,
     },
+    mission::v1::{
+        AddHeartRequest, CreateMissionRequest, SubmitProofRequest, submit_proof_request::Body,
+    },
     moim::v1::BlockMemberRequest,
+    notification::v1::{NotificationSettings, UpdateNotificationSettingsRequest},
 };
+use prost_types::FieldMask;
 
 use crate::helpers::{Member, Options, TestApp, as_member, event, spawn_app, spawn_with};
 
@@ -304,5 +311,103 @@ async fn moims_outbox_relay_feeds_notification_end_to_end() {
         app.count("SELECT COUNT(*) FROM team WHERE active = TRUE")
             .await,
         1
+    );
+}
+
+#[tokio::test]
+async fn missions_own_events_carry_the_team_name_into_push_texts() {
+    let app = spawn_with(Options {
+        mission: true,
+        mission_events: true,
+        ..Options::default()
+    })
+    .await;
+    let (a, b) = (app.member(), app.member());
+    let team = app.team(&a, &[&b]).await;
+    let (ta, tb) = (app.device(&a).await, app.device(&b).await);
+    // Pushed whatever the hour the suite runs at.
+    for m in [&a, &b] {
+        app.notifications
+            .clone()
+            .update_notification_settings(as_member(
+                m,
+                UpdateNotificationSettingsRequest {
+                    settings: Some(NotificationSettings::default()),
+                    update_mask: Some(FieldMask {
+                        paths: vec!["quiet_hours_enabled".into()],
+                    }),
+                },
+            ))
+            .await
+            .expect("quiet hours off");
+    }
+    let mut missions = app.missions.clone().expect("mission");
+    let mission = missions
+        .create_mission(as_member(
+            &a,
+            CreateMissionRequest {
+                team_id: team.to_string(),
+                title: "30페이지 읽기".into(),
+                kind: 1,
+                way: 1,
+                deadline: Some(timestamp(moing_common::clock::now() + Duration::days(3))),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("mission")
+        .into_inner()
+        .mission
+        .expect("mission")
+        .id;
+    let proof = missions
+        .submit_proof(as_member(
+            &b,
+            SubmitProofRequest {
+                team_id: team.to_string(),
+                mission_id: mission.clone(),
+                body: Some(Body::Text("다 읽었어요".into())),
+                caption: String::new(),
+            },
+        ))
+        .await
+        .expect("proof")
+        .into_inner()
+        .proof
+        .expect("proof")
+        .id;
+    missions
+        .add_heart(as_member(
+            &a,
+            AddHeartRequest {
+                team_id: team.to_string(),
+                mission_id: mission,
+                proof_id: proof,
+            },
+        ))
+        .await
+        .expect("heart");
+    // mission's outbox relay delivers the events; notification renders them.
+    let to_a = app.pushes_to(&ta, 1).await;
+    assert_eq!(to_a.len(), 1, "b's proof");
+    assert_eq!(to_a[0].data["type"], "PROOF_SUBMITTED");
+    assert_eq!(to_a[0].body, "[새벽독서] 30페이지 읽기");
+    let to_b = app.pushes_to(&tb, 2).await;
+    let texts = |kind: &str| {
+        to_b.iter()
+            .filter(|m| m.data["type"] == kind)
+            .map(|m| (m.title.as_str(), m.body.as_str()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        texts("MISSION_CREATED"),
+        [("새벽독서에 새로운 미션이 등장했어요! 🔥", "30페이지 읽기")]
+    );
+    assert_eq!(
+        texts("PROOF_HEARTED"),
+        [(
+            "팀원이 내 인증에 하트를 보냈어요 ❤️",
+            "[새벽독서] 30페이지 읽기"
+        )]
     );
 }

@@ -1,6 +1,5 @@
 use std::{collections::BTreeMap, time::Duration};
 
-use chrono::Utc;
 use moing_common::{
     convert::timestamp,
     layer::AccessPolicy,
@@ -20,7 +19,7 @@ use moing_proto::moing::{
         notification_service_client::NotificationServiceClient,
     },
 };
-use moing_testkit::{Cluster, FcmServer, TestDb, Tokens};
+use moing_testkit::{Cluster, FcmServer, ReceivedMessage, TestDb, Tokens};
 use tonic::{Request, transport::Channel};
 use uuid::Uuid;
 
@@ -61,6 +60,8 @@ pub struct Options {
     pub board: bool,
     /// moim relays its events to notification (end-to-end wiring).
     pub moim_events: bool,
+    /// mission relays its events to notification (needs mission).
+    pub mission_events: bool,
     /// Leave FCM unconfigured.
     pub no_fcm: bool,
 }
@@ -99,6 +100,10 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         mission.base.database.url = mission_db.url.clone();
         mission.base.auth.service_token = tokens.service_token.clone();
         mission.base.services = BTreeMap::from([("moim".into(), cluster.endpoint("moim"))]);
+        if opts.mission_events {
+            mission.base.subscribers =
+                BTreeMap::from([("notification".into(), cluster.endpoint("notification"))]);
+        }
         let layer = tokens.auth_layer(AccessPolicy::default());
         cluster
             .spawn("mission", |l, stop| {
@@ -277,6 +282,19 @@ impl TestApp {
         Parts::new(&self.settings, pool).expect("parts")
     }
 
+    /// The first `n` pushes to `token`, waiting (bounded) for an outbox
+    /// relay that delivers asynchronously.
+    pub async fn pushes_to(&self, token: &str, n: usize) -> Vec<ReceivedMessage> {
+        for _ in 0..100 {
+            let pushed = self.fcm.messages_to(token);
+            if pushed.len() >= n {
+                return pushed;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.fcm.messages_to(token)
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(&self.db.pool)
@@ -290,7 +308,7 @@ pub fn event(producer: &str, team: Option<Uuid>, actor: Option<Uuid>, payload: P
     Event {
         id: Uuid::now_v7().to_string(),
         producer: producer.into(),
-        occurred_at: Some(timestamp(Utc::now())),
+        occurred_at: Some(timestamp(moing_common::clock::now())),
         team_id: team.map(|t| t.to_string()).unwrap_or_default(),
         actor_member_id: actor.map(|a| a.to_string()).unwrap_or_default(),
         trace_context: Default::default(),

@@ -1,4 +1,3 @@
-use chrono::Utc;
 use moing_common::convert::timestamp;
 use moing_proto::moing::{
     events::v1::{MissionCreated, event::Payload},
@@ -161,7 +160,7 @@ async fn a_failed_push_never_loses_the_inbox_row_and_dead_tokens_are_dropped() {
     app.fcm.fail(&tb, FcmFailure::Unavailable { times: 100 });
     app.fcm.fail(&tc, FcmFailure::Unregistered);
     app.fcm.fail(&td, FcmFailure::InvalidToken);
-    let started = Utc::now();
+    let started = moing_common::clock::now();
     let r = app
         .deliver(vec![event("mission", Some(team), Some(a.id), created(1))])
         .await;
@@ -186,7 +185,9 @@ async fn a_failed_push_never_loses_the_inbox_row_and_dead_tokens_are_dropped() {
         .clone()
         .get_delivery_stats(app.internal_request(GetDeliveryStatsRequest {
             start_time: Some(timestamp(started - chrono::Duration::minutes(1))),
-            end_time: Some(timestamp(Utc::now() + chrono::Duration::minutes(1))),
+            end_time: Some(timestamp(
+                moing_common::clock::now() + chrono::Duration::minutes(1),
+            )),
             broadcast_id: String::new(),
         }))
         .await

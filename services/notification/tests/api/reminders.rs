@@ -11,8 +11,10 @@ use moing_proto::{
         events::v1::{TeamCreated, event::Payload},
         mission::v1::{CreateMissionRequest, SubmitProofRequest, submit_proof_request::Body},
         moim::v1::{MeetingSchedule, SingleMeeting, UpdateMeetingScheduleRequest},
+        notification::v1::{NotificationSettings, UpdateNotificationSettingsRequest},
     },
 };
+use prost_types::FieldMask;
 
 use crate::helpers::{Member, Options, TestApp, as_member, event, spawn_with};
 
@@ -111,11 +113,20 @@ fn seoul(day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
 #[tokio::test]
 async fn two_schedulers_send_the_20_oclock_reminder_exactly_once() {
     let (app, team, [a, b, c], tokens) = setup().await;
-    mission(&app, team, &a, Utc::now() + Duration::days(3), &c).await;
+    mission(
+        &app,
+        team,
+        &a,
+        moing_common::clock::now() + Duration::days(3),
+        &c,
+    )
+    .await;
     // The next 20:00 in Seoul, a little after.
-    let today = Utc::now().with_timezone(&Seoul).date_naive();
+    let today = moing_common::clock::now()
+        .with_timezone(&Seoul)
+        .date_naive();
     let mut at = seoul(today, 20, 0);
-    if at < Utc::now() {
+    if at < moing_common::clock::now() {
         at = seoul(today + Duration::days(1), 20, 0);
     }
     let now = at + Duration::seconds(30);
@@ -160,7 +171,10 @@ async fn two_schedulers_send_the_20_oclock_reminder_exactly_once() {
 #[tokio::test]
 async fn once_deadlines_are_reminded_24_hours_and_1_hour_before() {
     let (app, team, [a, b, c], tokens) = setup().await;
-    let deadline = Utc::now() + Duration::days(2);
+    // Fixed in the team's day: 14:00 KST, so both reminders (14:00 and 13:00)
+    // fall outside quiet hours whatever the hour the suite runs at.
+    let today = moing_common::clock::today_in(&Seoul);
+    let deadline = seoul(today + Duration::days(2), 14, 0);
     mission(&app, team, &a, deadline, &b).await;
     let scheduler = app.replica().scheduler();
     // A tick before the window plans nothing due yet.
@@ -216,7 +230,9 @@ async fn once_deadlines_are_reminded_24_hours_and_1_hour_before() {
 #[tokio::test]
 async fn meeting_days_and_the_weekly_summary_go_out_at_9() {
     let (app, team, [a, b, c], _) = setup().await;
-    let today = Utc::now().with_timezone(&Seoul).date_naive();
+    let today = moing_common::clock::now()
+        .with_timezone(&Seoul)
+        .date_naive();
     let mut monday = today + Duration::days(1);
     while monday.weekday() != Weekday::Mon {
         monday += Duration::days(1);
@@ -291,7 +307,12 @@ async fn meeting_days_and_the_weekly_summary_go_out_at_9() {
 #[tokio::test]
 async fn a_closing_vote_reminds_only_those_who_have_not_voted() {
     let (app, team, [a, b, c], tokens) = setup_with(true).await;
-    let closes = Utc::now() + Duration::hours(3);
+    // Tomorrow 15:00 KST: the 1-hour reminder (14:00) is outside quiet hours.
+    let closes = seoul(
+        moing_common::clock::today_in(&Seoul) + Duration::days(1),
+        15,
+        0,
+    );
     let mut votes = app.votes.clone().expect("board");
     let vote = votes
         .create_vote(as_member(
@@ -360,4 +381,94 @@ async fn a_closing_vote_reminds_only_those_who_have_not_voted() {
         2,
         "once"
     );
+}
+
+#[tokio::test]
+async fn a_held_reminder_is_not_pushed_once_reminders_are_switched_off() {
+    let (app, team, [a, b, c], tokens) = setup().await;
+    mission(
+        &app,
+        team,
+        &a,
+        moing_common::clock::now() + Duration::days(3),
+        &c,
+    )
+    .await;
+    // The next 20:00 in Seoul.
+    let mut day = moing_common::clock::today_in(&Seoul);
+    if seoul(day, 20, 0) < moing_common::clock::now() {
+        day += Duration::days(1);
+    }
+    let settings = |s: NotificationSettings, paths: &[&str]| {
+        let mut client = app.notifications.clone();
+        let req = as_member(
+            &b,
+            UpdateNotificationSettingsRequest {
+                settings: Some(s),
+                update_mask: Some(FieldMask {
+                    paths: paths.iter().map(|p| p.to_string()).collect(),
+                }),
+            },
+        );
+        async move {
+            client
+                .update_notification_settings(req)
+                .await
+                .expect("settings")
+        }
+    };
+    // b's quiet hours cover 20:00: the reminder is held until 21:00.
+    let hour = |h| {
+        Some(TimeOfDay {
+            hours: h,
+            ..Default::default()
+        })
+    };
+    settings(
+        NotificationSettings {
+            quiet_hours_start: hour(19),
+            quiet_hours_end: hour(21),
+            time_zone: "Asia/Seoul".into(),
+            ..Default::default()
+        },
+        &["quiet_hours_start", "quiet_hours_end", "time_zone"],
+    )
+    .await;
+    let tick = app
+        .replica()
+        .scheduler()
+        .tick(seoul(day, 20, 0) + Duration::seconds(30))
+        .await
+        .expect("tick");
+    assert_eq!(tick.recipients, 2, "a and b have not proved");
+    assert_eq!(app.fcm.messages_to(&tokens[0]).len(), 1);
+    assert!(app.fcm.messages_to(&tokens[1]).is_empty(), "held");
+    // Before quiet hours end, b switches reminders off.
+    settings(
+        NotificationSettings {
+            reminders_enabled: false,
+            ..Default::default()
+        },
+        &["reminders_enabled"],
+    )
+    .await;
+    let end = seoul(day, 21, 0);
+    let released = app
+        .replica()
+        .dispatcher
+        .round(end + Duration::seconds(1))
+        .await
+        .expect("round");
+    assert_eq!((released.sent, released.cancelled), (0, 1));
+    assert!(app.fcm.messages_to(&tokens[1]).is_empty(), "switched off");
+    // The inbox row is kept: it appears when quiet hours end, without a push.
+    let held: Vec<(chrono::NaiveDateTime, String)> = sqlx::query_as(
+        "SELECT n.visible_at, p.state FROM notification n JOIN push p ON p.notification_id = n.id \
+         WHERE n.member_id = ? AND n.type = 'REMINDER_UNPROVEN_MISSIONS'",
+    )
+    .bind(b.id)
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("rows");
+    assert_eq!(held, [(end.naive_utc(), "CANCELLED".to_owned())]);
 }

@@ -1,4 +1,4 @@
-use chrono::{Timelike, Utc};
+use chrono::Timelike;
 use moing_proto::{
     google::r#type::TimeOfDay,
     moing::{
@@ -31,7 +31,7 @@ fn mask(paths: &[&str]) -> Option<FieldMask> {
 
 /// Quiet hours around the current UTC time, in UTC.
 async fn quiet_now(app: &TestApp, m: &Member) {
-    let now = Utc::now();
+    let now = moing_common::clock::now();
     let start = (now.hour() as i32 + 23) % 24;
     let end = (now.hour() as i32 + 2) % 24;
     app.notifications
@@ -286,9 +286,13 @@ async fn held_notifications_wait_for_the_end_of_quiet_hours() {
     assert_eq!(app.inbox(&awake).await[0].path, "/notifications");
     // When quiet hours end, the push job sends it.
     let replica = app.replica();
-    let done = replica.dispatcher.round(Utc::now()).await.expect("round");
+    let done = replica
+        .dispatcher
+        .round(moing_common::clock::now())
+        .await
+        .expect("round");
     assert_eq!(done.total(), 0, "not before the end");
-    let end = Utc::now() + chrono::Duration::hours(3);
+    let end = moing_common::clock::now() + chrono::Duration::hours(3);
     let done = replica.dispatcher.round(end).await.expect("round");
     assert_eq!(done.sent, 1);
     assert_eq!(app.fcm.messages_to(&tq).len(), 1);
