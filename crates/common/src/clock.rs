@@ -9,6 +9,9 @@
 //!   and time runs on from there (timeouts, TTLs and leases keep working);
 //! - `MOING_CLOCK_AT=23:30` — the same, on today's UTC date at that time of day
 //!   (so the shift is under a day and nothing external drifts far);
+//! - `MOING_CLOCK_OFFSET=-3600` — the system clock shifted by that many seconds:
+//!   the same shift in every process of a run, whenever each one starts
+//!   (`scripts/checks/hours.sh` computes it once from a time of day);
 //! - unset or empty — the system clock.
 //!
 //! A shifted clock is refused when `MOING_ENV=production`: it is a test seam.
@@ -19,8 +22,10 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 
-/// The environment variable that shifts the process clock (tests only).
+/// The environment variable that moves the process clock to an instant (tests only).
 pub const CLOCK_ENV: &str = "MOING_CLOCK_AT";
+/// The environment variable that shifts the process clock by seconds (tests only).
+pub const OFFSET_ENV: &str = "MOING_CLOCK_OFFSET";
 
 /// The offset of the process clock from the system clock.
 static OFFSET: OnceLock<Duration> = OnceLock::new();
@@ -38,16 +43,25 @@ pub fn today_in<Tz: TimeZone>(zone: &Tz) -> NaiveDate {
 /// How far the process clock is from the system clock (zero in production).
 pub fn offset() -> Duration {
     *OFFSET.get_or_init(|| {
-        let spec = std::env::var(CLOCK_ENV).unwrap_or_default();
-        match parse_at(&spec, Utc::now()) {
-            Ok(None) => Duration::zero(),
-            Ok(Some(at)) => {
-                if std::env::var("MOING_ENV").as_deref() == Ok("production") {
-                    panic!("{CLOCK_ENV} is a test seam and is refused with MOING_ENV=production");
+        let shifted = match std::env::var(OFFSET_ENV).ok().filter(|v| !v.trim().is_empty()) {
+            Some(secs) => match secs.trim().parse::<i64>() {
+                Ok(secs) => Some(Duration::seconds(secs)),
+                Err(_) => panic!("{OFFSET_ENV}={secs:?}: expected whole seconds"),
+            },
+            None => {
+                let spec = std::env::var(CLOCK_ENV).unwrap_or_default();
+                match parse_at(&spec, Utc::now()) {
+                    Ok(at) => at.map(|at| at - Utc::now()),
+                    Err(e) => panic!("{CLOCK_ENV}={spec:?}: {e}"),
                 }
-                at - Utc::now()
             }
-            Err(e) => panic!("{CLOCK_ENV}={spec:?}: {e}"),
+        };
+        match shifted {
+            None => Duration::zero(),
+            Some(_) if std::env::var("MOING_ENV").as_deref() == Ok("production") => {
+                panic!("{CLOCK_ENV}/{OFFSET_ENV} are test seams, refused with MOING_ENV=production")
+            }
+            Some(offset) => offset,
         }
     })
 }

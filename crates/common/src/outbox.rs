@@ -304,9 +304,10 @@ impl Relay {
 pub async fn backlog(pool: &MySqlPool, subscriber: &str) -> Result<(i64, f64), sqlx::Error> {
     let row = sqlx::query(
         "SELECT COUNT(*) AS n, \
-         COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(o.created_at), UTC_TIMESTAMP(6)), 0) AS age \
+         COALESCE(TIMESTAMPDIFF(MICROSECOND, MIN(o.created_at), ?), 0) AS age \
          FROM outbox_pending p JOIN outbox o ON o.seq = p.seq WHERE p.subscriber = ?",
     )
+    .bind(crate::clock::now().naive_utc())
     .bind(subscriber)
     .fetch_one(pool)
     .await?;
@@ -363,9 +364,10 @@ pub async fn mark_processed(
     event_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
     let done = sqlx::query(
-        "INSERT IGNORE INTO processed_event (event_id, processed_at) VALUES (?, UTC_TIMESTAMP(6))",
+        "INSERT IGNORE INTO processed_event (event_id, processed_at) VALUES (?, ?)",
     )
     .bind(event_id)
+    .bind(crate::clock::now().naive_utc())
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)

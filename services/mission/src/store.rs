@@ -325,6 +325,14 @@ impl Store {
             let day = m.today(now);
             let week = week_start(day);
             let mut tx = self.pool.begin().await?;
+            // Submits to one mission take turns, and this locking read comes before
+            // any plain one, so the snapshot of the all-members-done count below
+            // holds every earlier submit: concurrent last proofs cannot each miss
+            // the others' and lose the completion bonus (write skew).
+            sqlx::query("SELECT id FROM mission WHERE id = ? FOR UPDATE")
+                .bind(m.id)
+                .execute(&mut *tx)
+                .await?;
             let slot = match m.kind {
                 Kind::Once => 1,
                 Kind::Repeat => {

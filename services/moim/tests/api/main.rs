@@ -1,5 +1,6 @@
 //! API tests of the moim service through the generated gRPC client, against a real MariaDB.
 
+mod concurrency;
 mod health;
 mod helpers;
 mod internal;
