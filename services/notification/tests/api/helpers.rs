@@ -222,7 +222,10 @@ impl TestApp {
         }
     }
 
-    /// Registers an Android push token `push-<session>` for the member's session.
+    /// Registers an Android push token `push-<session>` for the member's session,
+    /// and switches the member's quiet hours off: whether a push is held must not
+    /// depend on the hour the suite runs at. Tests about quiet hours set them
+    /// explicitly afterwards (enabled, with their own window).
     pub async fn device(&self, m: &Member) -> String {
         let token = format!("push-{}", m.session.simple());
         self.notifications
@@ -236,6 +239,22 @@ impl TestApp {
             ))
             .await
             .expect("register");
+        self.notifications
+            .clone()
+            .update_notification_settings(as_member(
+                m,
+                moing_proto::moing::notification::v1::UpdateNotificationSettingsRequest {
+                    settings: Some(moing_proto::moing::notification::v1::NotificationSettings {
+                        quiet_hours_enabled: false,
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["quiet_hours_enabled".into()],
+                    }),
+                },
+            ))
+            .await
+            .expect("quiet hours off");
         token
     }
 

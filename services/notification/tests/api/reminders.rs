@@ -426,12 +426,18 @@ async fn a_held_reminder_is_not_pushed_once_reminders_are_switched_off() {
     };
     settings(
         NotificationSettings {
+            quiet_hours_enabled: true,
             quiet_hours_start: hour(19),
             quiet_hours_end: hour(21),
             time_zone: "Asia/Seoul".into(),
             ..Default::default()
         },
-        &["quiet_hours_start", "quiet_hours_end", "time_zone"],
+        &[
+            "quiet_hours_enabled",
+            "quiet_hours_start",
+            "quiet_hours_end",
+            "time_zone",
+        ],
     )
     .await;
     let tick = app

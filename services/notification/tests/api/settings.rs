@@ -40,12 +40,18 @@ async fn quiet_now(app: &TestApp, m: &Member) {
             m,
             UpdateNotificationSettingsRequest {
                 settings: Some(NotificationSettings {
+                    quiet_hours_enabled: true,
                     quiet_hours_start: tod(start, 0),
                     quiet_hours_end: tod(end, 0),
                     time_zone: "UTC".into(),
                     ..Default::default()
                 }),
-                update_mask: mask(&["quiet_hours_start", "quiet_hours_end", "time_zone"]),
+                update_mask: mask(&[
+                    "quiet_hours_enabled",
+                    "quiet_hours_start",
+                    "quiet_hours_end",
+                    "time_zone",
+                ]),
             },
         ))
         .await
