@@ -6,7 +6,8 @@
 No Docker engine runs here, so this checks what compose would only find out at
 `up`: every service is built from deploy/Dockerfile with SERVICE set to its name,
 listens on the port the chart gives it, is reached at that port by the others, and
-has a healthcheck; depends_on names services that exist (and have a healthcheck
+has a healthcheck; the event subscribers are exactly the chart's topology
+(values.yaml services.<name>.subscribers); depends_on names services that exist (and have a healthcheck
 where it waits for health); mounted files exist; each service's database URL uses
 the user, password and schema that mysql-init/ creates, and every grant stays on
 its own user's schema. Needs PyYAML.
@@ -102,6 +103,18 @@ def main() -> int:
         check((url.username, schema) in grants, f"{name}: {url.username} has no grant on {schema}")
         check(url.hostname in services, f"{name}: database host {url.hostname} is not a compose service")
         check("mysql" in (svc.get("depends_on") or {}), f"{name}: does not wait for mysql")
+
+    # The event topology is declared once, in the chart's values: compose wires
+    # exactly those subscribers, at the consumers' compose addresses.
+    values = yaml.safe_load(values_path.read_text())["services"]
+    for name in SERVICES:
+        if name == "gateway":
+            continue
+        env = (services.get(name) or {}).get("environment") or {}
+        wired = {k.removeprefix("MOING_SUBSCRIBERS__").lower(): v for k, v in env.items()
+                 if k.startswith("MOING_SUBSCRIBERS__")}
+        want = {c: f"http://{c}:{ports[c]}" for c in values[name].get("subscribers") or []}
+        check(wired == want, f"{name}: subscribers {wired} are not the topology's {want} (helm/moing/values.yaml)")
 
     for e in errors:
         print(f"compose: {e}")

@@ -148,6 +148,11 @@ def main() -> int:
                     env.get(f"MOING_SERVICES__{other.upper()}", {}).get("value") == want,
                     f"{res}: endpoint of {other}",
                 )
+        # The event topology: exactly the declared subscribers, at their Services.
+        wired = {k.removeprefix("MOING_SUBSCRIBERS__").lower(): v.get("value")
+                 for k, v in env.items() if k.startswith("MOING_SUBSCRIBERS__")}
+        want = {c: f"http://{fullname}-{c}:{services[c]['port']}" for c in svc.get("subscribers") or []}
+        check(wired == want, f"{res}: subscribers {wired} are not values' {want}")
         db = svc.get("database")
         if db:
             for var, key in (("DATABASE_USER", "username"), ("DATABASE_PASSWORD", "password")):
