@@ -1,6 +1,7 @@
 //! API tests of the auth service through the generated gRPC client, against a
 //! real MariaDB and Redis and local provider stand-ins.
 
+mod concurrency;
 mod helpers;
 mod limits;
 mod profile;

@@ -2,4 +2,5 @@
 //! and mission in process (real MariaDB for each).
 
 mod board;
+mod concurrency;
 mod helpers;

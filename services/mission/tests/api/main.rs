@@ -1,6 +1,7 @@
 //! API tests of the mission service through the generated gRPC client, with the
 //! moim service in process for membership (real MariaDB for both).
 
+mod concurrency;
 mod helpers;
 mod internal;
 mod missions;
