@@ -5,6 +5,9 @@
 //! a service reads the environment. The TOML file is `$MOING_CONFIG` when set;
 //! environment variables are `MOING_<SECTION>__<KEY>`, e.g.
 //! `MOING_DATABASE__URL=mysql://...` or `MOING_GRPC__LISTEN=0.0.0.0:50053`.
+//!
+//! Secrets have development defaults so `scripts/up` runs with no set-up;
+//! [`require_secrets`] makes a production start refuse every one of them.
 
 use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
@@ -121,9 +124,147 @@ impl Default for AuthSettings {
             jwks_endpoint: "http://127.0.0.1:50051".into(),
             issuer: "moing-auth".into(),
             audience: "moing".into(),
-            service_token: "dev-service-token-change-me".into(),
+            service_token: DEV_SERVICE_TOKEN.into(),
         }
     }
+}
+
+/// The development default of [`AuthSettings::service_token`].
+pub const DEV_SERVICE_TOKEN: &str = "dev-service-token-change-me";
+
+/// Service tokens known from development set-ups (the default, compose's).
+pub const DEV_SERVICE_TOKENS: &[&str] = &[DEV_SERVICE_TOKEN, "compose-service-token-change-me"];
+
+/// A secret setting that production must not run with at a development value.
+/// Built by the service that owns the setting; checked by [`require_secrets`].
+#[derive(Debug, Clone, Copy)]
+pub struct Secret<'a> {
+    key: &'a str,
+    value: &'a str,
+    dev_values: &'a [&'a str],
+    min_len: usize,
+    database_url: bool,
+    instead: &'a str,
+}
+
+impl<'a> Secret<'a> {
+    /// `key` is the dotted settings path (`board.ballot_secret`); the message
+    /// names the matching `MOING_*` variable. Empty is always refused.
+    pub fn new(key: &'a str, value: &'a str) -> Self {
+        Self {
+            key,
+            value,
+            dev_values: &[],
+            min_len: 0,
+            database_url: false,
+            instead: "",
+        }
+    }
+
+    /// A database URL: its password must be set and not a development one
+    /// (`dev_<service>` of `scripts/up`, `compose_<service>`, the test admin's).
+    pub fn database_url(key: &'a str, url: &'a str) -> Self {
+        Self {
+            database_url: true,
+            ..Self::new(key, url)
+        }
+    }
+
+    /// Values known from development (the compiled-in default and the like).
+    pub fn dev_values(self, dev_values: &'a [&'a str]) -> Self {
+        Self { dev_values, ..self }
+    }
+
+    /// Shortest accepted value, for keys an attacker could guess offline.
+    pub fn min_len(self, min_len: usize) -> Self {
+        Self { min_len, ..self }
+    }
+
+    /// What else an operator may set instead (appended to the message).
+    pub fn or_instead(self, instead: &'a str) -> Self {
+        Self { instead, ..self }
+    }
+
+    /// Why this value must not reach production, if it must not.
+    fn problem(&self) -> Option<String> {
+        let what = if self.database_url {
+            match url_password(self.value) {
+                None | Some("") => Some("has no password"),
+                Some(p) if is_dev_password(p) => Some("still has a development password"),
+                Some(_) => None,
+            }
+        } else if self.value.trim().is_empty() {
+            Some("is empty")
+        } else if self.dev_values.contains(&self.value) || looks_like_placeholder(self.value) {
+            Some("still has its development value")
+        } else if self.value.len() < self.min_len {
+            Some("is too short")
+        } else {
+            None
+        }?;
+        let mut line = format!("{} {what} (set {}", self.key, env_var(self.key));
+        if self.min_len > 0 {
+            line.push_str(&format!(" to at least {} random characters", self.min_len));
+        }
+        if !self.instead.is_empty() {
+            line.push_str(&format!(", or {}", self.instead));
+        }
+        line.push(')');
+        Some(line)
+    }
+}
+
+/// The variable that [`load`] maps onto a dotted settings key:
+/// `board.ballot_secret` → `MOING_BOARD__BALLOT_SECRET`.
+pub fn env_var(key: &str) -> String {
+    format!("MOING_{}", key.replace('.', "__").to_uppercase())
+}
+
+/// Production refused to start: every secret still at a development value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("refusing to start in production: {}", .problems.join("; "))]
+pub struct InsecureSettings {
+    /// One line per offending key, naming its variable.
+    pub problems: Vec<String>,
+}
+
+/// Refuses `env = production` while any of `secrets` is empty or still has a
+/// development value; outside production everything passes. Services call it
+/// in `main` before binding a port, so a misconfigured pod exits at once.
+pub fn require_secrets(env: Environment, secrets: &[Secret<'_>]) -> Result<(), InsecureSettings> {
+    if env != Environment::Production {
+        return Ok(());
+    }
+    let problems: Vec<String> = secrets.iter().filter_map(Secret::problem).collect();
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(InsecureSettings { problems })
+    }
+}
+
+/// `mysql://user:password@host/db` → `password` (None without user info).
+fn url_password(url: &str) -> Option<&str> {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let (userinfo, _) = authority.rsplit_once('@')?;
+    Some(userinfo.split_once(':').map_or("", |(_, p)| p))
+}
+
+/// Passwords of `scripts/up` (`dev_<service>`), compose (`compose_<service>`)
+/// and the test server's administrator.
+fn is_dev_password(password: &str) -> bool {
+    password.starts_with("dev_")
+        || password.starts_with("compose_")
+        || password == "moing_admin_dev"
+}
+
+/// A value that says it is a placeholder (`...-change-me`).
+fn looks_like_placeholder(value: &str) -> bool {
+    let v = value.to_ascii_lowercase();
+    ["change-me", "change_me", "changeme"]
+        .iter()
+        .any(|p| v.contains(p))
 }
 
 /// Log output: human-readable lines in development, JSON in production.
@@ -190,6 +331,85 @@ mod tests {
         assert_eq!(s.grpc.request_timeout_ms, 10_000);
         assert_eq!(s.database.url, "mysql://x");
         assert_eq!(s.database.max_connections, 10);
+    }
+
+    #[test]
+    fn env_var_follows_the_layering() {
+        assert_eq!(env_var("board.ballot_secret"), "MOING_BOARD__BALLOT_SECRET");
+        assert_eq!(env_var("auth.service_token"), "MOING_AUTH__SERVICE_TOKEN");
+        assert_eq!(env_var("database.url"), "MOING_DATABASE__URL");
+    }
+
+    #[test]
+    fn development_never_refuses() {
+        let checks = [Secret::new("auth.service_token", "")];
+        assert!(require_secrets(Environment::Development, &checks).is_ok());
+    }
+
+    #[test]
+    fn production_refuses_empty_dev_and_placeholder_values_naming_each_variable() {
+        let err = require_secrets(
+            Environment::Production,
+            &[
+                Secret::new("auth.service_token", DEV_SERVICE_TOKEN).dev_values(DEV_SERVICE_TOKENS),
+                Secret::new("board.ballot_secret", ""),
+                Secret::new("s3.secret_key", "please-changeme"),
+                Secret::new("x.key", "short").min_len(32),
+            ],
+        )
+        .expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.starts_with("refusing to start in production: "),
+            "{text}"
+        );
+        assert_eq!(err.problems.len(), 4, "{text}");
+        assert!(text.contains(
+            "auth.service_token still has its development value (set MOING_AUTH__SERVICE_TOKEN)"
+        ));
+        assert!(text.contains("board.ballot_secret is empty (set MOING_BOARD__BALLOT_SECRET)"));
+        assert!(text.contains("s3.secret_key still has its development value"));
+        assert!(text.contains("x.key is too short (set MOING_X__KEY to at least 32"));
+    }
+
+    #[test]
+    fn database_passwords_must_be_set_and_not_a_development_one() {
+        let check = |url: &str| {
+            require_secrets(
+                Environment::Production,
+                &[Secret::database_url("database.url", url)],
+            )
+        };
+        for bad in [
+            "",
+            "mysql://moing_board@db:3306/moing_board",
+            "mysql://moing_board:@db:3306/moing_board",
+            "mysql://moing_board:dev_board@127.0.0.1:3306/moing_board",
+            "mysql://moing_board:compose_board@mysql:3306/moing_board",
+            "mysql://moing_admin:moing_admin_dev@127.0.0.1:3306",
+        ] {
+            let err = check(bad).expect_err(bad);
+            assert!(
+                err.to_string().contains("(set MOING_DATABASE__URL)"),
+                "{err}"
+            );
+        }
+        check("mysql://moing_board:Xq3v9-long-random@db:3306/moing_board?ssl-mode=REQUIRED")
+            .expect("a real password passes");
+        // An @ in the path or query does not fool the parser.
+        assert!(check("mysql://db:3306/moing?x=a:b@c").is_err());
+    }
+
+    #[test]
+    fn real_values_pass() {
+        require_secrets(
+            Environment::Production,
+            &[
+                Secret::new("auth.service_token", "9f1c2b7e4d").dev_values(DEV_SERVICE_TOKENS),
+                Secret::new("board.ballot_secret", &"k".repeat(32)).min_len(32),
+            ],
+        )
+        .expect("passes");
     }
 
     #[test]

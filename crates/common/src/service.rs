@@ -17,8 +17,8 @@ use crate::{
     admin::{Admin, AdminSettings},
     client::{InternalChannel, internal_channel},
     config::{
-        AuthSettings, ClientSettings, DatabaseSettings, Endpoints, Environment, GrpcSettings,
-        LogSettings,
+        AuthSettings, ClientSettings, DEV_SERVICE_TOKENS, DatabaseSettings, Endpoints, Environment,
+        GrpcSettings, InsecureSettings, LogSettings, Secret, require_secrets,
     },
     db,
     layer::{AccessPolicy, AuthConfig, AuthLayer},
@@ -69,6 +69,27 @@ impl BaseSettings {
             .collect(),
             ..Self::default()
         }
+    }
+
+    /// The secrets every service holds: the shared service credential and the
+    /// password of its own database user.
+    pub fn secrets(&self) -> [Secret<'_>; 2] {
+        [
+            Secret::new("auth.service_token", &self.auth.service_token)
+                .dev_values(DEV_SERVICE_TOKENS),
+            Secret::database_url("database.url", &self.database.url),
+        ]
+    }
+
+    /// Refuses a production start while a base secret or one of the service's
+    /// own (`more`) is empty or still has its development value.
+    pub fn require_secrets(&self, more: &[Secret<'_>]) -> Result<(), InsecureSettings> {
+        let all: Vec<Secret<'_>> = self
+            .secrets()
+            .into_iter()
+            .chain(more.iter().copied())
+            .collect();
+        require_secrets(self.env, &all)
     }
 
     /// The verification layer, fetching keys from auth's `GetJwks`.

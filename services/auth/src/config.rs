@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use moing_common::{config::Environment, service::BaseSettings};
+use moing_common::{
+    config::{Environment, InsecureSettings, Secret},
+    service::BaseSettings,
+};
 use serde::{Deserialize, Serialize};
 
 /// Default gRPC port of the auth service.
@@ -31,6 +34,23 @@ impl Settings {
     /// Development sign-in is possible only outside production and when enabled.
     pub fn dev_sign_in_enabled(&self) -> bool {
         self.dev_sign_in && self.base.env != Environment::Production
+    }
+
+    /// Where development generates and keeps its signing key.
+    pub fn dev_signing_key_path(&self) -> PathBuf {
+        self.state_dir.join("auth-signing-key.pem")
+    }
+
+    /// Refuses production on a development secret: the base ones and the token
+    /// signing key (unset, or the key development generated).
+    pub fn require_secrets(&self) -> Result<(), InsecureSettings> {
+        let dev_key = self.dev_signing_key_path().display().to_string();
+        let dev_keys = [dev_key.as_str()];
+        self.base.require_secrets(&[Secret::new(
+            "tokens.signing_key_file",
+            &self.tokens.signing_key_file,
+        )
+        .dev_values(&dev_keys)])
     }
 }
 
@@ -176,5 +196,47 @@ impl Default for LimitSettings {
             nickname_checks_per_member: 30,
             nickname_checks_per_address: 60,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use moing_common::config::from_toml;
+
+    use super::*;
+
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_auth:Jx81-real@db:3306/moing_auth'";
+
+    #[test]
+    fn production_refuses_a_missing_or_generated_signing_key_by_name() {
+        let s: Settings = from_toml(&format!("env = 'production'\n{REAL}")).expect("settings");
+        assert_eq!(
+            s.require_secrets().expect_err("refused").to_string(),
+            "refusing to start in production: tokens.signing_key_file is empty (set MOING_TOKENS__SIGNING_KEY_FILE)"
+        );
+        let s: Settings = from_toml(&format!(
+            "env = 'production'\n{REAL}\n[tokens]\nsigning_key_file = '.moing/auth-signing-key.pem'"
+        ))
+        .expect("settings");
+        let err = s.require_secrets().expect_err("refused").to_string();
+        assert!(err.contains("tokens.signing_key_file still has its development value (set MOING_TOKENS__SIGNING_KEY_FILE)"), "{err}");
+        let s: Settings = from_toml("env = 'production'").expect("settings");
+        let err = s.require_secrets().expect_err("refused").to_string();
+        for var in [
+            "MOING_AUTH__SERVICE_TOKEN",
+            "MOING_DATABASE__URL",
+            "MOING_TOKENS__SIGNING_KEY_FILE",
+        ] {
+            assert!(err.contains(var), "{err}");
+        }
+        let real: Settings = from_toml(&format!(
+            "env = 'production'\n{REAL}\n[tokens]\nsigning_key_file = '/var/run/secrets/moing/tokens/signing-key.pem'"
+        ))
+        .expect("settings");
+        real.require_secrets().expect("real values pass");
+        assert!(
+            Settings::default().require_secrets().is_ok(),
+            "development passes"
+        );
     }
 }

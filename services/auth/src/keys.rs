@@ -20,7 +20,7 @@ impl KeyRing {
             if settings.base.env == moing_common::config::Environment::Production {
                 anyhow::bail!("tokens.signing_key_file is required in production");
             }
-            dev_key(&settings.state_dir.join("auth-signing-key.pem"))?
+            dev_key(&settings.dev_signing_key_path())?
         } else {
             read_key(Path::new(&settings.tokens.signing_key_file))?
         };

@@ -1,10 +1,20 @@
 //! Settings of the board service: the shared base sections plus its own.
 
-use moing_common::service::BaseSettings;
+use moing_common::{
+    config::{InsecureSettings, Secret},
+    service::BaseSettings,
+};
 use serde::{Deserialize, Serialize};
 
 /// Default gRPC port of the board service.
 pub const DEFAULT_PORT: u16 = 50054;
+
+/// The development ballot secret (refused in production).
+pub const DEV_BALLOT_SECRET: &str = "moing-development-ballot-secret";
+
+/// Shortest ballot secret production accepts: a database reader knows every
+/// vote and member id, so a guessable secret would let them recompute ballots.
+pub const MIN_BALLOT_SECRET_LEN: usize = 32;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -20,9 +30,16 @@ pub struct Settings {
 pub struct BoardSettings {
     /// Deadline for each dependency the goal board fans out to (moim, mission, auth).
     pub goal_board_deadline_ms: u64,
-    /// Key of the keyed hash that names ballots (anonymous votes store no member
-    /// id). Set a long random value in production (MOING_BOARD__BALLOT_SECRET).
+    /// Key of the keyed hash (HMAC-SHA-256) that names ballots and anonymous
+    /// voters, so the database never holds who chose what in an anonymous
+    /// vote (`crate::ballot`). It lives only here, never in the database. Set a
+    /// long random value in production (`MOING_BOARD__BALLOT_SECRET`).
     pub ballot_secret: String,
+    /// Earlier ballot secrets, still recognised (a member's own ballot, one
+    /// ballot per member) until every vote cast under them has closed; new
+    /// ballots always use `ballot_secret` (`MOING_BOARD__BALLOT_PREVIOUS_SECRETS`,
+    /// e.g. `["old-secret"]`). docs/board.md tells how to rotate.
+    pub ballot_previous_secrets: Vec<String>,
     /// How often the vote deadline job runs.
     pub vote_job_interval_secs: u64,
 }
@@ -31,7 +48,8 @@ impl Default for BoardSettings {
     fn default() -> Self {
         Self {
             goal_board_deadline_ms: 2_000,
-            ballot_secret: "moing-development-ballot-secret".into(),
+            ballot_secret: DEV_BALLOT_SECRET.into(),
+            ballot_previous_secrets: Vec::new(),
             vote_job_interval_secs: 30,
         }
     }
@@ -43,5 +61,81 @@ impl Default for Settings {
             base: BaseSettings::development("board", DEFAULT_PORT),
             board: BoardSettings::default(),
         }
+    }
+}
+
+impl Settings {
+    /// Refuses production on a development secret: the base ones and every
+    /// ballot secret, current or previous.
+    pub fn require_secrets(&self) -> Result<(), InsecureSettings> {
+        let board = &self.board;
+        let checks: Vec<Secret<'_>> =
+            std::iter::once(Secret::new("board.ballot_secret", &board.ballot_secret))
+                .chain(
+                    board
+                        .ballot_previous_secrets
+                        .iter()
+                        .map(|s| Secret::new("board.ballot_previous_secrets", s)),
+                )
+                .map(|s| {
+                    s.dev_values(&[DEV_BALLOT_SECRET])
+                        .min_len(MIN_BALLOT_SECRET_LEN)
+                })
+                .collect();
+        self.base.require_secrets(&checks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use moing_common::config::from_toml;
+
+    use super::*;
+
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_board:Jx81-real@db:3306/moing_board'";
+    const SECRET: &str = "3q2+7wAAAAB6nFhBfP1sQ0kz9u2yZtGv";
+
+    #[test]
+    fn production_refuses_the_development_ballot_secret_by_name() {
+        let s: Settings = from_toml(&format!("env = 'production'\n{REAL}")).expect("settings");
+        assert_eq!(
+            s.require_secrets().expect_err("refused").to_string(),
+            "refusing to start in production: board.ballot_secret still has its development value (set MOING_BOARD__BALLOT_SECRET to at least 32 random characters)"
+        );
+        for (board, says) in [
+            ("ballot_secret = ''", "board.ballot_secret is empty"),
+            (
+                "ballot_secret = 'short'",
+                "board.ballot_secret is too short",
+            ),
+            (
+                "ballot_secret = '3q2+7wAAAAB6nFhBfP1sQ0kz9u2yZtGv'\nballot_previous_secrets = ['moing-development-ballot-secret']",
+                "board.ballot_previous_secrets still has its development value (set MOING_BOARD__BALLOT_PREVIOUS_SECRETS",
+            ),
+        ] {
+            let s: Settings = from_toml(&format!("env = 'production'\n{REAL}\n[board]\n{board}"))
+                .expect("settings");
+            let err = s.require_secrets().expect_err(board).to_string();
+            assert!(err.contains(says), "{board}: {err}");
+        }
+        let s: Settings = from_toml("env = 'production'").expect("settings");
+        let err = s.require_secrets().expect_err("refused").to_string();
+        for var in [
+            "MOING_AUTH__SERVICE_TOKEN",
+            "MOING_DATABASE__URL",
+            "MOING_BOARD__BALLOT_SECRET",
+        ] {
+            assert!(err.contains(var), "{err}");
+        }
+        let real: Settings = from_toml(&format!(
+            "env = 'production'\n{REAL}\n[board]\nballot_secret = '{SECRET}'\nballot_previous_secrets = ['{}']",
+            SECRET.to_lowercase()
+        ))
+        .expect("settings");
+        real.require_secrets().expect("real values pass");
+        assert!(
+            Settings::default().require_secrets().is_ok(),
+            "development passes"
+        );
     }
 }

@@ -13,7 +13,7 @@ use moing_proto::moing::{
 use sqlx::MySqlPool;
 use tonic::{Request, Response, Status};
 
-use crate::{access::Members, config::BoardSettings};
+use crate::{access::Members, ballot::BallotKeys, config::BoardSettings};
 
 #[derive(Debug)]
 pub struct Board {
@@ -23,6 +23,8 @@ pub struct Board {
     pub auth: AuthInternalServiceClient<InternalChannel>,
     pub mission: MissionInternalServiceClient<InternalChannel>,
     pub settings: BoardSettings,
+    /// The ballot keys from `settings` (current and previous).
+    pub ballots: BallotKeys,
 }
 
 type Reply<T> = Result<Response<T>, Status>;

@@ -10,7 +10,7 @@ use sqlx::Row;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::{error::BoardError, grpc::Board};
+use crate::{error::BoardError, grpc::Board, votes::voter_rows};
 
 fn utc(t: NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_naive_utc_and_offset(t, chrono::Utc)
@@ -92,15 +92,22 @@ impl BoardInternalService for Board {
             .collect();
         v.finish().map_err(BoardError::from)?;
         let found = self.vote(team, vote).await?;
-        let voted: Vec<Uuid> =
-            sqlx::query_scalar("SELECT member_id FROM vote_voter WHERE vote_id = ?")
+        // Voter rows are member ids in a named vote and keyed tags in an
+        // anonymous one: each asked member's rows are computed and looked up
+        // (a tag cannot be turned back into a member).
+        let voted: Vec<Vec<u8>> =
+            sqlx::query_scalar("SELECT voter FROM vote_voter WHERE vote_id = ?")
                 .bind(vote)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(BoardError::from)?;
         let non: Vec<String> = members
             .iter()
-            .filter(|m| !voted.contains(m))
+            .filter(|m| {
+                !voter_rows(&found, **m, &self.ballots.all(vote, **m))
+                    .iter()
+                    .any(|r| voted.contains(r))
+            })
             .map(Uuid::to_string)
             .collect();
         let mut v = Validator::new();
@@ -136,8 +143,9 @@ impl BoardInternalService for Board {
             .fetch_all(&self.pool)
             .await
             .map_err(BoardError::from)?;
-        // Votes: named choices only; for anonymous votes only the fact of voting.
-        let voted = sqlx::query("SELECT x.vote_id, v.title, v.anonymous, x.voted_at FROM vote_voter x JOIN vote v ON v.id = x.vote_id WHERE x.member_id = ? ORDER BY x.voted_at")
+        // Named votes only: the database cannot tell which anonymous votes a
+        // member took part in (their voter rows are keyed tags, see `ballot`).
+        let voted = sqlx::query("SELECT x.vote_id, v.title, v.anonymous, x.voted_at FROM vote_voter x JOIN vote v ON v.id = x.vote_id WHERE x.voter = ? AND v.anonymous = 0 ORDER BY x.voted_at")
             .bind(member)
             .fetch_all(&self.pool)
             .await

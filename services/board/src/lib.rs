@@ -2,11 +2,13 @@
 //! comments, votes (named or anonymous), and reports on posts and comments.
 //!
 //! Layout (STYLE.md): `config` (settings), `startup` (build and serve), `grpc`
-//! (BoardService, thin), `internal` (BoardInternalService), `posts`, `votes`,
+//! (BoardService, thin), `internal` (BoardInternalService), `posts`, `votes`
+//! with `ballot` (the keyed hashes that keep anonymous votes anonymous),
 //! `goal` (the goal board fan-out and the rate/ranking rules), `access`
 //! (membership via moim), `error` (one exhaustive wire mapping).
 
 pub mod access;
+pub mod ballot;
 pub mod config;
 pub mod error;
 pub mod goal;

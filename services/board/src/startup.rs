@@ -19,7 +19,7 @@ use moing_proto::moing::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{MIGRATOR, access::Members, config::Settings, grpc::Board};
+use crate::{MIGRATOR, access::Members, ballot::BallotKeys, config::Settings, grpc::Board};
 
 /// Serves with access tokens verified against auth's JWKS.
 pub async fn run(
@@ -52,7 +52,9 @@ pub async fn run_with(
         auth: AuthInternalServiceClient::new(base.internal_channel("auth")?),
         mission: MissionInternalServiceClient::new(base.internal_channel("mission")?),
         settings: settings.board.clone(),
+        ballots: BallotKeys::from_settings(&settings.board),
     });
+    tracing::info!(key_ids = ?board.ballots.key_ids(), "ballot keys (current first)");
     // Vote deadlines, SKIP LOCKED across replicas.
     let (job_pool, job_outbox, job_stop) = (pool.clone(), outbox.clone(), shutdown.clone());
     let every = Duration::from_secs(settings.board.vote_job_interval_secs.max(1));

@@ -2,11 +2,13 @@
 //! optional deadline; cast or change until closed; close early by the author or
 //! the leader; a deadline job closes the rest (SKIP LOCKED across replicas).
 //!
-//! Anonymity: choices are stored under a ballot — a keyed hash of (vote, member)
-//! under the service's ballot secret — and, only for named votes, the member id.
-//! `vote_voter` records who voted, never what. So no RPC can return who chose
-//! what in an anonymous vote; the service recomputes the caller's own ballot to
-//! show them their choice.
+//! Anonymity: choices are stored under a ballot — an HMAC of (vote, member)
+//! under the ballot secret, which lives in configuration only (`crate::ballot`)
+//! — and, only for named votes, the member id. `vote_voter` records that
+//! someone voted, never what: the member id in a named vote, a keyed voter tag
+//! (no time) in an anonymous one. So neither an RPC nor a reader of the
+//! database can tell who chose what in an anonymous vote, or even who voted;
+//! the service recomputes the caller's own ballot to show them their choice.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use moing_common::{Validator, convert::timestamp, outbox::Outbox};
@@ -14,11 +16,11 @@ use moing_proto::moing::{
     board::v1 as pb,
     events::v1::{VoteCast, VoteClosed, VoteOpened, VoteRetracted, event::Payload},
 };
-use sha2::{Digest, Sha256};
 use sqlx::{MySqlConnection, MySqlPool, Row, mysql::MySqlRow};
+use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::{access::Access, error::BoardError, grpc::Board, posts::author_pb};
+use crate::{access::Access, ballot::Ballot, error::BoardError, grpc::Board, posts::author_pb};
 
 #[derive(Debug, Clone)]
 pub struct Vote {
@@ -58,14 +60,20 @@ fn vote_row(r: &MySqlRow) -> Result<Vote, sqlx::Error> {
     })
 }
 
-/// The ballot naming `member`'s choices in `vote` (not reversible without the secret).
-pub fn ballot(secret: &str, vote: Uuid, member: Uuid) -> Vec<u8> {
-    let mut h = Sha256::new();
-    h.update(secret.as_bytes());
-    h.update([0]);
-    h.update(vote.as_bytes());
-    h.update(member.as_bytes());
-    h.finalize().to_vec()
+/// The `vote_voter.voter` values that can mark `member` in `v`, current key
+/// first: the member id in a named vote, the keyed voter tags of `ballots` in
+/// an anonymous one (so the database never holds who voted anonymously).
+pub fn voter_rows(v: &Vote, member: Uuid, ballots: &[Ballot]) -> Vec<Vec<u8>> {
+    if v.anonymous {
+        ballots.iter().map(|b| b.voter.to_vec()).collect()
+    } else {
+        vec![member.as_bytes().to_vec()]
+    }
+}
+
+/// `?, ?, …` for an `IN` list of `n` values.
+fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 fn reason_pb(reason: Option<&str>) -> i32 {
@@ -184,13 +192,17 @@ impl Board {
         .bind(v.id)
         .fetch_all(&self.pool)
         .await?;
-        let mine: Vec<Uuid> = sqlx::query_scalar(
-            "SELECT option_id FROM vote_choice WHERE vote_id = ? AND ballot = ?",
-        )
-        .bind(v.id)
-        .bind(ballot(&self.settings.ballot_secret, v.id, me))
-        .fetch_all(&self.pool)
-        .await?;
+        // My ballot under every recognised key (a rotation keeps it found).
+        let ballots = self.ballots.all(v.id, me);
+        let sql = format!(
+            "SELECT option_id FROM vote_choice WHERE vote_id = ? AND ballot IN ({})",
+            marks(ballots.len())
+        );
+        let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(v.id);
+        for b in &ballots {
+            q = q.bind(&b.ballot[..]);
+        }
+        let mine: Vec<Uuid> = q.fetch_all(&self.pool).await?;
         let named: Vec<(Uuid, Uuid)> = if v.anonymous {
             Vec::new()
         } else {
@@ -206,14 +218,16 @@ impl Board {
             .bind(v.id)
             .fetch_one(&self.pool)
             .await?;
-        let voted: bool = sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM vote_voter WHERE vote_id = ? AND member_id = ?",
-        )
-        .bind(v.id)
-        .bind(me)
-        .fetch_one(&self.pool)
-        .await?
-            > 0;
+        let rows = voter_rows(v, me, &ballots);
+        let sql = format!(
+            "SELECT COUNT(*) FROM vote_voter WHERE vote_id = ? AND voter IN ({})",
+            marks(rows.len())
+        );
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(v.id);
+        for r in &rows {
+            q = q.bind(r);
+        }
+        let voted = q.fetch_one(&self.pool).await? > 0;
         let mut ids: Vec<Uuid> = named.iter().map(|(_, m)| *m).collect();
         ids.push(v.author_id);
         let names = moing_common::display::names(&self.auth, &ids).await;
@@ -295,24 +309,46 @@ impl Board {
         open: Option<bool>,
     ) -> Result<Vec<pb::VoteSummary>, BoardError> {
         let rows = sqlx::query(
-            "SELECT v.*, (SELECT COUNT(*) FROM vote_voter x WHERE x.vote_id = v.id) AS voters, \
-             (SELECT COUNT(*) FROM vote_voter x WHERE x.vote_id = v.id AND x.member_id = ?) AS mine \
+            "SELECT v.*, (SELECT COUNT(*) FROM vote_voter x WHERE x.vote_id = v.id) AS voters \
              FROM vote v WHERE v.team_id = ? AND (? IS NULL OR v.state = ?) ORDER BY v.created_at DESC, v.id DESC",
         )
-        .bind(me)
         .bind(team)
         .bind(open.map(|o| if o { "OPEN" } else { "CLOSED" }))
         .bind(open.map(|o| if o { "OPEN" } else { "CLOSED" }))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                let v = vote_row(r)?;
-                let voters: i64 = r.try_get("voters")?;
-                let mine: i64 = r.try_get("mine")?;
-                Ok(Self::summary_pb(&v, voters, mine > 0))
-            })
-            .collect()
+        let votes = rows
+            .iter()
+            .map(|r| Ok((vote_row(r)?, r.try_get::<i64, _>("voters")?)))
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        // Where I voted, in one query: my voter row of each vote is the member id
+        // or, in an anonymous vote, a tag only this service can compute.
+        let mut ids = Vec::new();
+        let mut mine_rows = Vec::new();
+        for (v, _) in &votes {
+            ids.push(v.id);
+            mine_rows.extend(voter_rows(v, me, &self.ballots.all(v.id, me)));
+        }
+        let mut voted_in: Vec<Uuid> = Vec::new();
+        if !ids.is_empty() {
+            let sql = format!(
+                "SELECT DISTINCT vote_id FROM vote_voter WHERE vote_id IN ({}) AND voter IN ({})",
+                marks(ids.len()),
+                marks(mine_rows.len())
+            );
+            let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+            for id in &ids {
+                q = q.bind(id);
+            }
+            for r in &mine_rows {
+                q = q.bind(r);
+            }
+            voted_in = q.fetch_all(&self.pool).await?;
+        }
+        Ok(votes
+            .iter()
+            .map(|(v, voters)| Self::summary_pb(v, *voters, voted_in.contains(&v.id)))
+            .collect())
     }
 
     pub async fn create_vote(
@@ -456,11 +492,11 @@ impl Board {
         if chosen.iter().any(|c| !valid.contains(c)) {
             return Err(BoardError::OptionInvalid);
         }
-        let key = ballot(&self.settings.ballot_secret, id, me);
+        let ballots = self.ballots.all(id, me);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.cast_once(&vote, me, &key, &chosen, retract).await {
+            match self.cast_once(&vote, me, &ballots, &chosen, retract).await {
                 Err(BoardError::Internal(e))
                     if attempt < 5 && e.downcast_ref::<sqlx::Error>().is_some_and(is_retryable) =>
                 {
@@ -478,7 +514,7 @@ impl Board {
         &self,
         vote: &Vote,
         me: Uuid,
-        key: &[u8],
+        ballots: &[Ballot],
         chosen: &[Uuid],
         retract: bool,
     ) -> Result<(), BoardError> {
@@ -499,34 +535,58 @@ impl Board {
         if !still_open {
             return Err(BoardError::VoteClosed);
         }
-        let removed = sqlx::query("DELETE FROM vote_choice WHERE vote_id = ? AND ballot = ?")
+        // The member's voter row first, written (created if need be) even to
+        // retract: it exists for every voter, named or anonymous, so taking its
+        // lock before the choices makes one member's concurrent casts and
+        // retracts in this vote take turns. Otherwise two casts of one member
+        // both found no choice to delete and then both inserted theirs: a
+        // duplicate key (INTERNAL) for the same option, two choices in a
+        // single-choice vote for different ones.
+        // In an anonymous vote the row is a keyed tag and carries no time, and
+        // nothing this transaction writes names the member (not even the event's
+        // actor), so neither the tables nor the binlog link them to the choice.
+        let voters = voter_rows(vote, me, ballots);
+        let current = &ballots[0];
+        sqlx::query("INSERT INTO vote_voter (vote_id, voter, voted_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE voted_at = VALUES(voted_at)")
             .bind(vote.id)
-            .bind(key)
+            .bind(&voters[0])
+            .bind((!vote.anonymous).then(|| now.naive_utc()))
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if retract {
-            sqlx::query("DELETE FROM vote_voter WHERE vote_id = ? AND member_id = ?")
-                .bind(vote.id)
-                .bind(me)
-                .execute(&mut *tx)
-                .await?;
-        } else {
+            .await?;
+        // Ballots (and anonymous voter rows) under previous keys are replaced by
+        // the current key's: a rotation never gives one member two ballots.
+        let sql = format!(
+            "DELETE FROM vote_choice WHERE vote_id = ? AND ballot IN ({})",
+            marks(ballots.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(vote.id);
+        for b in ballots {
+            q = q.bind(&b.ballot[..]);
+        }
+        let removed = q.execute(&mut *tx).await?.rows_affected();
+        let stale = if retract { &voters[..] } else { &voters[1..] };
+        if !stale.is_empty() {
+            let sql = format!(
+                "DELETE FROM vote_voter WHERE vote_id = ? AND voter IN ({})",
+                marks(stale.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(vote.id);
+            for r in stale {
+                q = q.bind(r);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        if !retract {
             for o in chosen {
-                sqlx::query("INSERT INTO vote_choice (vote_id, ballot, option_id, member_id) VALUES (?, ?, ?, ?)")
+                sqlx::query("INSERT INTO vote_choice (vote_id, ballot, key_id, option_id, member_id) VALUES (?, ?, ?, ?, ?)")
                     .bind(vote.id)
-                    .bind(key)
+                    .bind(&current.ballot[..])
+                    .bind(&current.key_id[..])
                     .bind(o)
                     .bind((!vote.anonymous).then_some(me))
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("INSERT INTO vote_voter (vote_id, member_id, voted_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE voted_at = VALUES(voted_at)")
-                .bind(vote.id)
-                .bind(me)
-                .bind(now.naive_utc())
-                .execute(&mut *tx)
-                .await?;
         }
         let payload = if retract {
             Payload::VoteRetracted(VoteRetracted {
@@ -545,9 +605,18 @@ impl Board {
                 changed: removed > 0,
             })
         };
-        self.outbox
-            .enqueue(&mut tx, Some(vote.team_id), Some(me), payload)
-            .await?;
+        // An anonymous vote's events have no actor and no trace context (its
+        // trace id leads to this call's span, which names the member): the
+        // outbox row is written in this transaction, next to the ballot.
+        let actor = (!vote.anonymous).then_some(me);
+        let enqueue = self
+            .outbox
+            .enqueue(&mut tx, Some(vote.team_id), actor, payload);
+        if vote.anonymous {
+            enqueue.instrument(tracing::Span::none()).await?;
+        } else {
+            enqueue.await?;
+        }
         tx.commit().await?;
         self.outbox.wake();
         Ok(())

@@ -25,6 +25,9 @@ pub const TYPES: [(&str, &str); 4] = [
     ("image/heic", "heic"),
 ];
 
+/// S3 secret keys of development set-ups: the default (devs3) and compose's MinIO.
+pub const DEV_SECRET_KEYS: &[&str] = &["moing-dev-secret", "moing-compose-secret"];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct S3Settings {
@@ -44,7 +47,7 @@ impl Default for S3Settings {
             region: "us-east-1".into(),
             bucket: "moing-media".into(),
             access_key: "moing-dev-access".into(),
-            secret_key: "moing-dev-secret".into(),
+            secret_key: DEV_SECRET_KEYS[0].into(),
             put_ttl_secs: 300,
             get_ttl_secs: 600,
         }

@@ -1,6 +1,6 @@
 //! Settings of the moim service: the shared base sections plus its own.
 
-use moing_common::service::BaseSettings;
+use moing_common::{config::InsecureSettings, service::BaseSettings};
 use serde::{Deserialize, Serialize};
 
 /// Default gRPC port of the moim service.
@@ -13,10 +13,51 @@ pub struct Settings {
     pub base: BaseSettings,
 }
 
+impl Settings {
+    /// Refuses production on a development secret; moim holds only the base ones
+    /// (service token, database password).
+    pub fn require_secrets(&self) -> Result<(), InsecureSettings> {
+        self.base.require_secrets(&[])
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
             base: BaseSettings::development("moim", DEFAULT_PORT),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use moing_common::config::{Environment, from_toml};
+
+    use super::*;
+
+    #[test]
+    fn production_refuses_the_development_secrets_by_name() {
+        let s: Settings = from_toml("env = 'production'").expect("settings");
+        let err = s.require_secrets().expect_err("refused").to_string();
+        assert!(
+            err.contains(
+                "auth.service_token still has its development value (set MOING_AUTH__SERVICE_TOKEN)"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.contains("database.url still has a development password (set MOING_DATABASE__URL)"),
+            "{err}"
+        );
+        assert!(
+            Settings::default().require_secrets().is_ok(),
+            "development passes"
+        );
+        let real: Settings = from_toml(
+            "env = 'production'\n[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_moim:Jx81-real@db:3306/moing_moim'",
+        )
+        .expect("settings");
+        assert_eq!(real.base.env, Environment::Production);
+        real.require_secrets().expect("real values pass");
     }
 }

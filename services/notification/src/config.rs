@@ -1,7 +1,10 @@
 //! Settings of the notification service: the shared base sections plus FCM,
 //! push dispatch and the background jobs.
 
-use moing_common::service::BaseSettings;
+use moing_common::{
+    config::{InsecureSettings, Secret},
+    service::BaseSettings,
+};
 use serde::{Deserialize, Serialize};
 
 /// Default gRPC port of the notification service.
@@ -16,6 +19,24 @@ pub struct Settings {
     pub jobs: JobSettings,
 }
 
+impl Settings {
+    /// Refuses production on a development secret: the base ones and, unless
+    /// pushes are switched off (`fcm.enabled = false`), the FCM credentials.
+    pub fn require_secrets(&self) -> Result<(), InsecureSettings> {
+        let fcm = &self.fcm;
+        let credentials = if fcm.credentials_json.trim().is_empty() {
+            &fcm.credentials_file
+        } else {
+            &fcm.credentials_json
+        };
+        let checks = [Secret::new("fcm.credentials_file", credentials).or_instead(
+            "MOING_FCM__CREDENTIALS_JSON, or MOING_FCM__ENABLED=false to run without pushes",
+        )];
+        self.base
+            .require_secrets(if fcm.enabled { &checks } else { &[] })
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Self {
@@ -27,10 +48,13 @@ impl Default for Settings {
 }
 
 /// FCM HTTP v1. With neither `credentials_file` nor `credentials_json`, pushes
-/// are logged and skipped (the inbox still fills).
+/// are logged and skipped (the inbox still fills); production refuses that
+/// unless `enabled` is false.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FcmSettings {
+    /// False: never send, even with credentials (pushes are logged and skipped).
+    pub enabled: bool,
     /// Where `v1/projects/{project}/messages:send` lives.
     pub base_url: String,
     /// OAuth token endpoint; empty means the service account's `token_uri`.
@@ -57,6 +81,7 @@ pub struct FcmSettings {
 impl Default for FcmSettings {
     fn default() -> Self {
         Self {
+            enabled: true,
             base_url: "https://fcm.googleapis.com".into(),
             token_url: String::new(),
             project_id: String::new(),
@@ -97,5 +122,47 @@ impl Default for JobSettings {
             retention_interval_secs: 3600,
             retention_batch: 1000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use moing_common::config::from_toml;
+
+    use super::*;
+
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_notification:Jx81-real@db:3306/moing_notification'";
+
+    #[test]
+    fn production_refuses_missing_fcm_credentials_unless_pushes_are_off() {
+        let s: Settings = from_toml(&format!("env = 'production'\n{REAL}")).expect("settings");
+        assert_eq!(
+            s.require_secrets().expect_err("refused").to_string(),
+            "refusing to start in production: fcm.credentials_file is empty (set MOING_FCM__CREDENTIALS_FILE, or MOING_FCM__CREDENTIALS_JSON, or MOING_FCM__ENABLED=false to run without pushes)"
+        );
+        let s: Settings =
+            from_toml("env = 'production'\n[fcm]\nenabled = false").expect("settings");
+        let err = s.require_secrets().expect_err("refused").to_string();
+        assert!(
+            err.contains("MOING_AUTH__SERVICE_TOKEN") && err.contains("MOING_DATABASE__URL"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("fcm"),
+            "pushes off: no credentials needed: {err}"
+        );
+        for fcm in [
+            "[fcm]\ncredentials_file = '/var/run/secrets/moing/fcm/service-account.json'",
+            "[fcm]\ncredentials_json = '{\"type\": \"service_account\"}'",
+            "[fcm]\nenabled = false",
+        ] {
+            let real: Settings =
+                from_toml(&format!("env = 'production'\n{REAL}\n{fcm}")).expect("settings");
+            real.require_secrets().expect(fcm);
+        }
+        assert!(
+            Settings::default().require_secrets().is_ok(),
+            "development passes"
+        );
     }
 }

@@ -241,7 +241,10 @@ impl FcmClient {
     /// Reads the credentials from settings; none configured gives a client
     /// that logs and skips.
     pub fn new(settings: &FcmSettings) -> anyhow::Result<Self> {
-        let json = if !settings.credentials_json.trim().is_empty() {
+        let json = if !settings.enabled {
+            tracing::warn!("fcm disabled by configuration");
+            None
+        } else if !settings.credentials_json.trim().is_empty() {
             Some(settings.credentials_json.clone())
         } else if !settings.credentials_file.trim().is_empty() {
             Some(

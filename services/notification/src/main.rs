@@ -6,6 +6,9 @@ use tokio_util::sync::CancellationToken;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings: Settings = moing_common::config::load()?;
+    // Before telemetry and before any port: a production pod on a development
+    // secret exits at once, naming the variable to set.
+    settings.require_secrets()?;
     moing_common::telemetry::init("notification", &settings.base.log);
     let listener = tokio::net::TcpListener::bind(settings.base.grpc.listen).await?;
     let shutdown = CancellationToken::new();

@@ -17,6 +17,10 @@ pub struct TestApp {
     pub missions: MissionServiceClient<Channel>,
     pub teams: TeamServiceClient<Channel>,
     pub tokens: Tokens,
+    /// The board's settings as spawned (a test may start another board on the
+    /// same database with other ballot keys).
+    #[allow(dead_code)]
+    pub board_settings: moing_board::config::Settings,
     pub db: TestDb,
     #[allow(dead_code)] // the goal board bench seeds history through these
     pub mission_db: TestDb,
@@ -86,6 +90,9 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
     board.base.database.url = db.url.clone();
     board.base.auth.service_token = tokens.service_token.clone();
     board.board.goal_board_deadline_ms = 1_000;
+    // A secret of this test only: nothing about ballots may follow from the
+    // development default.
+    board.board.ballot_secret = format!("test-ballot-secret-{}", Uuid::new_v4().simple());
     board.base.services = BTreeMap::from([
         ("moim".into(), cluster.endpoint("moim")),
         (
@@ -95,6 +102,7 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
         // No auth here: display names stay empty, everything else works.
         ("auth".into(), "http://127.0.0.1:9".into()),
     ]);
+    let board_settings = board.clone();
     let layer = tokens.auth_layer(AccessPolicy::default());
     cluster
         .spawn("board", |l, stop| {
@@ -106,6 +114,7 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
         missions: MissionServiceClient::new(channel(cluster.endpoint("mission")).await),
         teams: TeamServiceClient::new(channel(cluster.endpoint("moim")).await),
         tokens,
+        board_settings,
         db,
         mission_db,
         moim_db,

@@ -4,3 +4,5 @@
 mod board;
 mod concurrency;
 mod helpers;
+mod production;
+mod votes;
