@@ -155,11 +155,6 @@ pub async fn close_due(
     })
 }
 
-/// Is a MariaDB deadlock or lock wait timeout (retried).
-fn is_retryable(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40001") | Some("HY000")) && (d.message().contains("Deadlock") || d.message().contains("Lock wait")))
-}
-
 impl Board {
     pub async fn vote(&self, team: Uuid, id: Uuid) -> Result<Vote, BoardError> {
         let row = sqlx::query("SELECT * FROM vote WHERE id = ? AND team_id = ?")
@@ -493,19 +488,9 @@ impl Board {
             return Err(BoardError::OptionInvalid);
         }
         let ballots = self.ballots.all(id, me);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            match self.cast_once(&vote, me, &ballots, &chosen, retract).await {
-                Err(BoardError::Internal(e))
-                    if attempt < 5 && e.downcast_ref::<sqlx::Error>().is_some_and(is_retryable) =>
-                {
-                    continue;
-                }
-                other => other?,
-            }
-            break;
-        }
+        moing_common::transaction!("board.cast", Result<(), BoardError>, {
+            self.cast_once(&vote, me, &ballots, &chosen, retract).await
+        })?;
         let vote = self.vote(team, id).await?;
         self.vote_pb(&vote, me, &access).await
     }
