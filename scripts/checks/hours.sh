@@ -21,7 +21,7 @@ DATE_SENSITIVE=(-p moing-common -p moing-moim -p moing-mission -p moing-board
   -p moing-notification -p moing-auth -p moing-e2e -p moing-gateway)
 
 for at in "${INSTANTS[@]}"; do
-  log "cargo test at MOING_CLOCK_AT=$at (UTC)"
+  log "cargo test with the clock at $at UTC"
   if [ "$ALL" = 1 ]; then sel=(--workspace); else sel=("${DATE_SENSITIVE[@]}"); fi
   # One offset for every process of the run (each computes "now" from it).
   offset=$(( $(date -u -d "today $at" +%s) - $(date -u +%s) ))
