@@ -205,7 +205,7 @@ mod tests {
 
     use super::*;
 
-    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_auth:Jx81-real@db:3306/moing_auth'";
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\nsessions_redis_url = 'redis://redis:6379'\n[database]\nurl = 'mysql://moing_auth:Jx81-real@db:3306/moing_auth'";
 
     #[test]
     fn production_refuses_a_missing_or_generated_signing_key_by_name() {
