@@ -120,6 +120,15 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether a call carries the service credential (the gateway vouching for the
+/// `x-forwarded-for` it sets, or an internal caller).
+pub fn holds_service_credential(metadata: &tonic::metadata::MetadataMap, service_token: &str) -> bool {
+    !service_token.is_empty()
+        && metadata
+            .get(SERVICE_TOKEN_HEADER)
+            .is_some_and(|v| same_secret(v.as_bytes(), service_token.as_bytes()))
+}
+
 fn token_status(e: TokenError) -> Status {
     let err = match e {
         TokenError::Missing => ApiError::unauthenticated(reason::TOKEN_MISSING, e.to_string()),

@@ -184,6 +184,9 @@ impl Default for OidcSettings {
 pub struct LimitSettings {
     pub sign_in_per_address: u32,
     pub refresh_per_address: u32,
+    /// Refreshes per minute of one refresh-token family (one session, whoever
+    /// presents it), so a leaked token cannot be hammered from many addresses.
+    pub refresh_per_family: u32,
     pub nickname_checks_per_member: u32,
     pub nickname_checks_per_address: u32,
 }
@@ -193,6 +196,7 @@ impl Default for LimitSettings {
         Self {
             sign_in_per_address: 30,
             refresh_per_address: 60,
+            refresh_per_family: 20,
             nickname_checks_per_member: 30,
             nickname_checks_per_address: 60,
         }
