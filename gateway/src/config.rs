@@ -32,6 +32,9 @@ pub struct Settings {
     pub rate_per_address_per_minute: u32,
     /// Browser origins allowed by CORS (e.g. `https://app.moing.example`); empty: none.
     pub cors_origins: Vec<String>,
+    /// Proxies (CIDRs) whose `x-forwarded-for` names the client (the chart's
+    /// Envoy); from any other peer the header is ignored. Empty: none.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for Settings {
@@ -68,6 +71,7 @@ impl Default for Settings {
             rate_per_member_per_minute: 600,
             rate_per_address_per_minute: 1_200,
             cors_origins: vec!["http://localhost:3000".into()],
+            trusted_proxies: Vec::new(),
         }
     }
 }

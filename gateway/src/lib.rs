@@ -15,6 +15,7 @@
 //!   call (W3C `traceparent`), edge metrics; `/healthz`, `/readyz` and `/metrics`
 //!   on the admin port (`admin.listen`, 9080 in development).
 
+pub mod client_ip;
 pub mod codec;
 pub mod config;
 pub mod edge;

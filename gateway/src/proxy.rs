@@ -17,7 +17,7 @@ use http_body_util::BodyExt;
 use tonic::{Status, body::Body};
 use tower::{Service, ServiceExt};
 
-use crate::state::Gateway;
+use crate::{client_ip::TrustedProxies, state::Gateway};
 
 #[derive(Debug, Clone)]
 pub struct GrpcProxy {
@@ -30,12 +30,17 @@ impl GrpcProxy {
     }
 }
 
-/// The client address as the services should see it.
-pub fn client_address<B>(req: &Request<B>) -> String {
-    req.extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+/// The client address as the services should see it: the TCP peer, or, behind
+/// a trusted proxy, the client it forwarded for (`client_ip`).
+pub fn client_address<B>(req: &Request<B>, trusted: &TrustedProxies) -> String {
+    let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+        return "unknown".into();
+    };
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    trusted.client(peer, forwarded).to_string()
 }
 
 impl Service<Request<Body>> for GrpcProxy {
@@ -90,12 +95,23 @@ impl Service<Request<Body>> for GrpcProxy {
             if let Some(p) = &principal {
                 moing_common::observe::record_member(&p.member_id);
             }
-            let address = client_address(&req);
+            let address = client_address(&req, &gateway.trusted);
             if let Err(status) = gateway.limiter.check(&address, principal.as_ref()) {
                 return Ok(status.into_http());
             }
             if let Ok(v) = HeaderValue::from_str(&address) {
                 req.headers_mut().insert("x-forwarded-for", v);
+            }
+            // Vouches for the address above (never a client's own header).
+            match HeaderValue::from_str(&gateway.service_token) {
+                Ok(v) => {
+                    req.headers_mut()
+                        .insert(moing_common::layer::SERVICE_TOKEN_HEADER, v);
+                }
+                Err(_) => {
+                    req.headers_mut()
+                        .remove(moing_common::layer::SERVICE_TOKEN_HEADER);
+                }
             }
             match channel.oneshot(req).await {
                 Ok(resp) => Ok(resp.map(Body::new)),

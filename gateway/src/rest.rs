@@ -48,7 +48,7 @@ pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response
         }
     };
     tracing::Span::current().record("rpc.method", route.method.full_name());
-    let address = client_address(&req);
+    let address = client_address(&req, &gateway.trusted);
     let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -102,6 +102,11 @@ pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response
     }
     if let Ok(v) = MetadataValue::try_from(address.as_str()) {
         grpc_req.metadata_mut().insert("x-forwarded-for", v);
+    }
+    if let Ok(v) = MetadataValue::try_from(gateway.service_token.as_str()) {
+        grpc_req
+            .metadata_mut()
+            .insert(moing_common::layer::SERVICE_TOKEN_HEADER, v);
     }
     let grpc_path = match route.grpc_path().parse::<http::uri::PathAndQuery>() {
         Ok(p) => p,

@@ -26,6 +26,11 @@ pub struct Gateway {
     pub openapi: bytes::Bytes,
     pub deadline: Duration,
     pub body_limit: usize,
+    /// Whose `x-forwarded-for` to believe.
+    pub trusted: crate::client_ip::TrustedProxies,
+    /// Sent upstream with the client address: auth believes a forwarded
+    /// address only from a caller holding the service credential.
+    pub service_token: String,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -73,6 +78,8 @@ impl Gateway {
             openapi,
             deadline: Duration::from_millis(settings.upstream_deadline_ms),
             body_limit: settings.body_limit_bytes,
+            trusted: crate::client_ip::TrustedProxies::parse(&settings.trusted_proxies)?,
+            service_token: settings.auth.service_token.clone(),
         }))
     }
 

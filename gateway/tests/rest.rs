@@ -326,3 +326,46 @@ async fn rate_limits_answer_429_with_retry_after() {
         .expect("retry-after");
     assert!((1..=60).contains(&retry));
 }
+
+impl App {
+    /// A development sign-in that claims to come from `forwarded_for`.
+    async fn sign_in_from(&self, forwarded_for: &str, n: usize) -> u16 {
+        let body = json!({"development": {"nickname": format!("xff{n}")},
+            "device": {"name": "web", "platform": "DEVICE_PLATFORM_WEB"}})
+        .to_string();
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(format!("{}/v1/auth/sign-in", self.cluster.endpoint("gateway")))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", forwarded_for)
+            .body(Full::new(bytes::Bytes::from(body)))
+            .expect("request");
+        self.http.request(req).await.expect("response").status().as_u16()
+    }
+}
+
+/// Auth allows 30 sign-ins per address per minute (its default).
+const SIGN_IN_LIMIT: usize = 30;
+
+#[tokio::test]
+async fn two_clients_behind_a_trusted_proxy_are_limited_separately() {
+    // The test client plays Envoy: a trusted proxy appending the client address.
+    let app = start(|s| s.trusted_proxies = vec!["127.0.0.1/32".into(), "::1/128".into()]).await;
+    for n in 0..SIGN_IN_LIMIT {
+        assert_eq!(app.sign_in_from("6.6.6.6, 198.51.100.1", n).await, 200, "call {n}");
+    }
+    assert_eq!(app.sign_in_from("198.51.100.1", 99).await, 429, "the first client is limited");
+    // The second client behind the same proxy is not, whatever the first spoofed.
+    assert_eq!(app.sign_in_from("198.51.100.1, 198.51.100.2", 100).await, 200);
+}
+
+#[tokio::test]
+async fn a_forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = start(|_| {}).await;
+    for n in 0..SIGN_IN_LIMIT {
+        let spoofed = format!("203.0.113.{n}");
+        assert_eq!(app.sign_in_from(&spoofed, n).await, 200, "call {n}");
+    }
+    // Every call counted against the real peer, so a fresh spoofed address does not help.
+    assert_eq!(app.sign_in_from("203.0.113.250", 99).await, 429);
+}

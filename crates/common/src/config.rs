@@ -116,6 +116,29 @@ pub struct AuthSettings {
     /// Shared service credential sent as `x-moing-service-token` on internal calls
     /// and required by `*InternalService` and the event sink.
     pub service_token: String,
+    /// Auth's Redis, where live sessions are kept: when set, every member call
+    /// checks that its token's session still exists (`moing_common::sessions`),
+    /// so sign-out, revocation and withdrawal stop the token at once. Required
+    /// in production.
+    pub sessions_redis_url: String,
+    /// Auth's key prefix in that Redis (`auth:`).
+    pub sessions_key_prefix: String,
+    /// How long a "live" answer is reused before Redis is asked again.
+    pub session_check_ms: u64,
+}
+
+impl AuthSettings {
+    /// The live-session check these settings ask for (None when no Redis is set).
+    pub fn session_check(&self) -> anyhow::Result<Option<std::sync::Arc<crate::sessions::SessionCheck>>> {
+        if self.sessions_redis_url.trim().is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(std::sync::Arc::new(crate::sessions::SessionCheck::new(
+            &self.sessions_redis_url,
+            &self.sessions_key_prefix,
+            Duration::from_millis(self.session_check_ms),
+        )?)))
+    }
 }
 
 impl Default for AuthSettings {
@@ -125,6 +148,9 @@ impl Default for AuthSettings {
             issuer: "moing-auth".into(),
             audience: "moing".into(),
             service_token: DEV_SERVICE_TOKEN.into(),
+            sessions_redis_url: String::new(),
+            sessions_key_prefix: "auth:".into(),
+            session_check_ms: 500,
         }
     }
 }

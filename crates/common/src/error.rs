@@ -21,6 +21,7 @@ pub mod reason {
     pub const TOKEN_MISSING: &str = "TOKEN_MISSING";
     pub const TOKEN_INVALID: &str = "TOKEN_INVALID";
     pub const TOKEN_EXPIRED: &str = "TOKEN_EXPIRED";
+    pub const SESSION_REVOKED: &str = "SESSION_REVOKED";
     pub const MEMBER_PENDING: &str = "MEMBER_PENDING";
     pub const SERVICE_CREDENTIAL_REQUIRED: &str = "SERVICE_CREDENTIAL_REQUIRED";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";

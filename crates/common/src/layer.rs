@@ -20,6 +20,7 @@ use tower_service::Service;
 
 use crate::{
     error::{ApiError, reason},
+    sessions::{SessionCheck, SessionState},
     token::{MemberState, Principal, TokenError, TokenVerifier},
 };
 
@@ -55,6 +56,8 @@ pub struct AuthConfig {
     pub verifier: Arc<TokenVerifier>,
     pub service_token: Arc<str>,
     pub policy: Arc<AccessPolicy>,
+    /// The live-session check (immediate revocation); None turns it off.
+    pub sessions: Option<Arc<SessionCheck>>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +120,15 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Whether a call carries the service credential (the gateway vouching for the
+/// `x-forwarded-for` it sets, or an internal caller).
+pub fn holds_service_credential(metadata: &tonic::metadata::MetadataMap, service_token: &str) -> bool {
+    !service_token.is_empty()
+        && metadata
+            .get(SERVICE_TOKEN_HEADER)
+            .is_some_and(|v| same_secret(v.as_bytes(), service_token.as_bytes()))
+}
+
 fn token_status(e: TokenError) -> Status {
     let err = match e {
         TokenError::Missing => ApiError::unauthenticated(reason::TOKEN_MISSING, e.to_string()),
@@ -173,6 +185,20 @@ where
                         Ok(p) => p,
                         Err(e) => return Ok(token_status(e).into_http()),
                     };
+                    if let Some(sessions) = &config.sessions {
+                        let refused = match sessions.state(principal.session_id).await {
+                            SessionState::Live => None,
+                            SessionState::Ended => Some(ApiError::unauthenticated(
+                                reason::SESSION_REVOKED,
+                                "this session has ended (signed out, revoked or withdrawn); sign in again",
+                            )),
+                            SessionState::Unknown => Some(ApiError::unavailable("session check")),
+                        };
+                        if let Some(err) = refused {
+                            let status: Status = err.into();
+                            return Ok(status.into_http());
+                        }
+                    }
                     if principal.state == MemberState::Pending
                         && !config.policy.pending_allowed.contains(&path)
                     {

@@ -13,6 +13,7 @@
 //! - [`db`]: pools and migrations (shared outbox tables + the service's own).
 //! - [`outbox`]: transactional outbox, relay, and the de-duplicating event sink.
 //! - [`jobs`]: `FOR UPDATE SKIP LOCKED` claiming of due background work.
+//! - [`sessions`]: immediate revocation: the access token's session must still be live.
 //! - [`service`]: base settings and the standard run loop of a service.
 //! - [`observe`]: per-call spans, W3C trace propagation and RPC metrics.
 //! - [`metrics`]: the Prometheus registry any crate records into by name.
@@ -38,6 +39,7 @@ pub mod outbox;
 pub mod reports;
 pub mod server;
 pub mod service;
+pub mod sessions;
 pub mod telemetry;
 pub mod token;
 

@@ -73,11 +73,13 @@ impl BaseSettings {
 
     /// The secrets every service holds: the shared service credential and the
     /// password of its own database user.
-    pub fn secrets(&self) -> [Secret<'_>; 2] {
+    pub fn secrets(&self) -> [Secret<'_>; 3] {
         [
             Secret::new("auth.service_token", &self.auth.service_token)
                 .dev_values(DEV_SERVICE_TOKENS),
             Secret::database_url("database.url", &self.database.url),
+            // Not a secret, but production must not run without immediate revocation.
+            Secret::new("auth.sessions_redis_url", &self.auth.sessions_redis_url),
         ]
     }
 
@@ -104,6 +106,7 @@ impl BaseSettings {
             verifier: Arc::new(verifier),
             service_token: self.auth.service_token.as_str().into(),
             policy: Arc::new(policy),
+            sessions: self.auth.session_check()?,
         }))
     }
 

@@ -50,6 +50,7 @@ impl Tokens {
             verifier: self.verifier(),
             service_token: self.service_token.as_str().into(),
             policy: Arc::new(policy),
+            sessions: None,
         })
     }
 }

@@ -253,11 +253,14 @@ pub fn build(node_id: &str, clusters: &[String], endpoints: &Endpoints, edge: &E
             filter_chains: vec![FilterChain {
                 filters: vec![Filter {
                     name: "envoy.filters.network.http_connection_manager".into(),
-                    config_type: Some(filter::ConfigType::TypedConfig(any(&hcm(
-                        "edge-route",
-                        "edge",
-                        filters,
-                    )))),
+                    // The client's address goes to the gateway in x-forwarded-for
+                    // (appended by Envoy, which the gateway trusts as a proxy).
+                    config_type: Some(filter::ConfigType::TypedConfig(any(
+                        &HttpConnectionManager {
+                            use_remote_address: Some(true),
+                            ..hcm("edge-route", "edge", filters)
+                        },
+                    ))),
                 }],
                 ..Default::default()
             }],

@@ -67,6 +67,38 @@ async fn main() -> anyhow::Result<()> {
         1.0 / per.as_secs_f64()
     );
 
+    // 1b. The live-session check every member call adds (immediate revocation):
+    //     a cached "live" answer, and a Redis EXISTS when the answer is older
+    //     than session_check_ms (500 ms): the cost per call is the first, plus
+    //     the second once per session per interval.
+    {
+        let redis = TestRedis::new();
+        let session = Uuid::now_v7();
+        let key = format!("{}sess:{session}", redis.prefix);
+        let client = redis::Client::open(redis.url.as_str())?;
+        let mut c = client.get_multiplexed_async_connection().await?;
+        redis::cmd("HSET").arg(&key).arg("member").arg("x").query_async::<()>(&mut c).await?;
+        let cached = moing_common::sessions::SessionCheck::new(&redis.url, &redis.prefix, Duration::from_millis(500))?;
+        cached.state(session).await;
+        let n = 200_000;
+        let start = Instant::now();
+        for _ in 0..n {
+            cached.state(session).await;
+        }
+        let per = start.elapsed() / n;
+        println!("session check, cached answer: {per:?} per call");
+        let uncached = moing_common::sessions::SessionCheck::new(&redis.url, &redis.prefix, Duration::ZERO)?;
+        uncached.state(session).await;
+        let mut samples = Vec::new();
+        for _ in 0..5_000 {
+            let t = Instant::now();
+            uncached.state(session).await;
+            samples.push(t.elapsed());
+        }
+        report("session check, Redis EXISTS (answer older than 500 ms)", samples);
+        redis::cmd("DEL").arg(&key).query_async::<()>(&mut c).await?;
+    }
+
     // 2. RefreshToken end to end (gRPC → Redis Lua rotation → MariaDB member read → signing).
     let db = TestDb::empty().await?;
     let redis = TestRedis::new();

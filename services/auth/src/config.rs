@@ -184,6 +184,9 @@ impl Default for OidcSettings {
 pub struct LimitSettings {
     pub sign_in_per_address: u32,
     pub refresh_per_address: u32,
+    /// Refreshes per minute of one refresh-token family (one session, whoever
+    /// presents it), so a leaked token cannot be hammered from many addresses.
+    pub refresh_per_family: u32,
     pub nickname_checks_per_member: u32,
     pub nickname_checks_per_address: u32,
 }
@@ -193,6 +196,7 @@ impl Default for LimitSettings {
         Self {
             sign_in_per_address: 30,
             refresh_per_address: 60,
+            refresh_per_family: 20,
             nickname_checks_per_member: 30,
             nickname_checks_per_address: 60,
         }
@@ -205,7 +209,7 @@ mod tests {
 
     use super::*;
 
-    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_auth:Jx81-real@db:3306/moing_auth'";
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\nsessions_redis_url = 'redis://redis:6379'\n[database]\nurl = 'mysql://moing_auth:Jx81-real@db:3306/moing_auth'";
 
     #[test]
     fn production_refuses_a_missing_or_generated_signing_key_by_name() {

@@ -78,6 +78,8 @@ pub struct Auth {
     pub access_ttl: Duration,
     pub dev_sign_in: bool,
     pub limits: LimitSettings,
+    /// Callers holding it may state the client's address (the gateway).
+    pub service_token: String,
 }
 
 impl std::fmt::Debug for Auth {
@@ -108,6 +110,7 @@ impl Auth {
             access_ttl: Duration::from_secs(settings.tokens.access_ttl_secs),
             dev_sign_in: settings.dev_sign_in_enabled(),
             limits: settings.limits.clone(),
+            service_token: settings.base.auth.service_token.clone(),
         }
     }
 
@@ -151,13 +154,20 @@ impl Auth {
     }
 }
 
-/// The calling address: the gateway's `x-forwarded-for`, else the peer.
-fn client_address<T>(req: &Request<T>) -> String {
-    req.metadata()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(|v| v.trim().to_owned())
+/// The calling address: the gateway's `x-forwarded-for` when the caller holds
+/// the service credential (the gateway vouches for it), else the TCP peer; a
+/// client talking to auth directly cannot choose its address.
+fn client_address<T>(req: &Request<T>, service_token: &str) -> String {
+    let forwarded = moing_common::layer::holds_service_credential(req.metadata(), service_token)
+        .then(|| {
+            req.metadata()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next_back())
+                .map(|v| v.trim().to_owned())
+        })
+        .flatten();
+    forwarded
         .or_else(|| req.remote_addr().map(|a| a.ip().to_string()))
         .unwrap_or_else(|| "unknown".into())
 }
@@ -239,7 +249,7 @@ impl AuthService for Auth {
         &self,
         req: Request<pb::SignInRequest>,
     ) -> Result<Response<pb::SignInResponse>, Status> {
-        let address = client_address(&req);
+        let address = client_address(&req, &self.service_token);
         let body = req.into_inner();
         let mut v = Validator::new();
         let credential = match body.credential {
@@ -363,7 +373,7 @@ impl AuthService for Auth {
         req: Request<pb::CheckNicknameRequest>,
     ) -> Result<Response<pb::CheckNicknameResponse>, Status> {
         let who = principal(&req)?;
-        let address = client_address(&req);
+        let address = client_address(&req, &self.service_token);
         let mut v = Validator::new();
         let nickname = domain::nickname(&mut v, "nickname", &req.get_ref().nickname);
         v.finish().map_err(AuthError::from)?;
@@ -385,13 +395,18 @@ impl AuthService for Auth {
         &self,
         req: Request<pb::RefreshTokenRequest>,
     ) -> Result<Response<pb::RefreshTokenResponse>, Status> {
-        let address = client_address(&req);
+        let address = client_address(&req, &self.service_token);
         let mut v = Validator::new();
         let token = token_field(&mut v, "refresh_token", &req.get_ref().refresh_token);
         v.finish().map_err(AuthError::from)?;
         self.sessions
             .limit("refresh", &address, self.limits.refresh_per_address)
             .await?;
+        if let Some(family) = self.sessions.family_of(&token).await? {
+            self.sessions
+                .limit("refresh-family", &family.to_string(), self.limits.refresh_per_family)
+                .await?;
+        }
         let (rotation, issued) = self.sessions.rotate(&token).await?;
         let (session, member_id) = match rotation {
             Rotation::Reused {

@@ -324,6 +324,16 @@ impl SessionStore {
         Ok(out)
     }
 
+    /// The session (refresh-token family) a refresh token belongs to, if known.
+    pub async fn family_of(&self, token: &str) -> Result<Option<Uuid>, AuthError> {
+        let mut c = self.conn().await?;
+        let rec: Option<String> = c.get(self.key(&format!("rt:{}", hash(token)))).await?;
+        Ok(rec
+            .as_deref()
+            .and_then(|r| r.split('|').next())
+            .and_then(|sid| Uuid::parse_str(sid).ok()))
+    }
+
     /// Fixed one-minute window: fails with the seconds to wait once `limit` is passed.
     pub async fn limit(&self, bucket: &str, who: &str, limit: u32) -> Result<(), AuthError> {
         let mut c = self.conn().await?;

@@ -84,10 +84,17 @@ pub async fn run_with(
         &base.auth.issuer,
         &base.auth.audience,
     );
+    // Auth checks its own sessions in its own Redis (immediate revocation).
+    let sessions_check = moing_common::sessions::SessionCheck::new(
+        &settings.redis.url,
+        &settings.redis.key_prefix,
+        Duration::from_millis(base.auth.session_check_ms),
+    )?;
     let layer = AuthLayer::new(AuthConfig {
         verifier: Arc::new(verifier),
         service_token: base.auth.service_token.as_str().into(),
         policy: Arc::new(policy()),
+        sessions: Some(Arc::new(sessions_check)),
     });
     let auth = Arc::new(Auth::from_parts(
         &settings,

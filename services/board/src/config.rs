@@ -92,7 +92,7 @@ mod tests {
 
     use super::*;
 
-    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_board:Jx81-real@db:3306/moing_board'";
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\nsessions_redis_url = 'redis://redis:6379'\n[database]\nurl = 'mysql://moing_board:Jx81-real@db:3306/moing_board'";
     const SECRET: &str = "3q2+7wAAAAB6nFhBfP1sQ0kz9u2yZtGv";
 
     #[test]

@@ -43,7 +43,7 @@ mod tests {
 
     use super::*;
 
-    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_mission:Jx81-real@db:3306/moing_mission'";
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\nsessions_redis_url = 'redis://redis:6379'\n[database]\nurl = 'mysql://moing_mission:Jx81-real@db:3306/moing_mission'";
 
     #[test]
     fn production_refuses_the_development_s3_secret_key_by_name() {

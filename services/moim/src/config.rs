@@ -54,7 +54,7 @@ mod tests {
             "development passes"
         );
         let real: Settings = from_toml(
-            "env = 'production'\n[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_moim:Jx81-real@db:3306/moing_moim'",
+            "env = 'production'\n[auth]\nservice_token = 'Zt9w4kQp0c'\nsessions_redis_url = 'redis://redis:6379'\n[database]\nurl = 'mysql://moing_moim:Jx81-real@db:3306/moing_moim'",
         )
         .expect("settings");
         assert_eq!(real.base.env, Environment::Production);

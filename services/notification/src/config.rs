@@ -131,7 +131,7 @@ mod tests {
 
     use super::*;
 
-    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\n[database]\nurl = 'mysql://moing_notification:Jx81-real@db:3306/moing_notification'";
+    const REAL: &str = "[auth]\nservice_token = 'Zt9w4kQp0c'\nsessions_redis_url = 'redis://redis:6379'\n[database]\nurl = 'mysql://moing_notification:Jx81-real@db:3306/moing_notification'";
 
     #[test]
     fn production_refuses_missing_fcm_credentials_unless_pushes_are_off() {

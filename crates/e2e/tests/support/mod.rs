@@ -45,6 +45,9 @@ impl Stack {
             b.auth.jwks_endpoint = cluster.endpoint("auth");
             b.services = peers.clone();
             b.admin.listen = None;
+            // Immediate revocation: sessions live in auth's Redis namespace.
+            b.auth.sessions_redis_url = redis.url.clone();
+            b.auth.sessions_key_prefix = redis.prefix.clone();
             b
         };
 
