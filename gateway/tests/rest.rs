@@ -344,17 +344,29 @@ impl App {
     }
 }
 
-/// Auth allows 30 sign-ins per address per minute (its default).
+/// Auth allows 30 sign-ins per address per minute (its default). The window is
+/// a fixed minute, so a run that straddles a minute boundary may need up to
+/// twice as many calls before the limit shows; never more.
 const SIGN_IN_LIMIT: usize = 30;
+
+/// Signs in from `forwarded_for` until refused: how many calls were accepted.
+async fn accepted_until_limited(app: &App, forwarded_for: impl Fn(usize) -> String) -> usize {
+    for n in 0..=2 * SIGN_IN_LIMIT {
+        match app.sign_in_from(&forwarded_for(n), n).await {
+            200 => continue,
+            429 => return n,
+            other => panic!("call {n}: {other}"),
+        }
+    }
+    panic!("never limited after {} calls", 2 * SIGN_IN_LIMIT + 1);
+}
 
 #[tokio::test]
 async fn two_clients_behind_a_trusted_proxy_are_limited_separately() {
     // The test client plays Envoy: a trusted proxy appending the client address.
     let app = start(|s| s.trusted_proxies = vec!["127.0.0.1/32".into(), "::1/128".into()]).await;
-    for n in 0..SIGN_IN_LIMIT {
-        assert_eq!(app.sign_in_from("6.6.6.6, 198.51.100.1", n).await, 200, "call {n}");
-    }
-    assert_eq!(app.sign_in_from("198.51.100.1", 99).await, 429, "the first client is limited");
+    let first = accepted_until_limited(&app, |_| "6.6.6.6, 198.51.100.1".into()).await;
+    assert!(first >= SIGN_IN_LIMIT, "limited after {first}");
     // The second client behind the same proxy is not, whatever the first spoofed.
     assert_eq!(app.sign_in_from("198.51.100.1, 198.51.100.2", 100).await, 200);
 }
@@ -362,10 +374,7 @@ async fn two_clients_behind_a_trusted_proxy_are_limited_separately() {
 #[tokio::test]
 async fn a_forwarded_for_from_an_untrusted_peer_is_ignored() {
     let app = start(|_| {}).await;
-    for n in 0..SIGN_IN_LIMIT {
-        let spoofed = format!("203.0.113.{n}");
-        assert_eq!(app.sign_in_from(&spoofed, n).await, 200, "call {n}");
-    }
-    // Every call counted against the real peer, so a fresh spoofed address does not help.
-    assert_eq!(app.sign_in_from("203.0.113.250", 99).await, 429);
+    // A new spoofed address per call: were it believed, no call would be refused.
+    let accepted = accepted_until_limited(&app, |n| format!("203.0.113.{n}")).await;
+    assert!(accepted >= SIGN_IN_LIMIT, "limited after {accepted}");
 }

@@ -48,7 +48,7 @@ use envoy_types::pb::{
             },
         },
     },
-    google::protobuf::{Any, UInt32Value},
+    google::protobuf::{Any, BoolValue, UInt32Value},
 };
 use prost::{Message, Name};
 
@@ -257,7 +257,7 @@ pub fn build(node_id: &str, clusters: &[String], endpoints: &Endpoints, edge: &E
                     // (appended by Envoy, which the gateway trusts as a proxy).
                     config_type: Some(filter::ConfigType::TypedConfig(any(
                         &HttpConnectionManager {
-                            use_remote_address: Some(true),
+                            use_remote_address: Some(BoolValue { value: true }),
                             ..hcm("edge-route", "edge", filters)
                         },
                     ))),

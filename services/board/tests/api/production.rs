@@ -43,6 +43,7 @@ fn production_refuses_the_development_ballot_secret_within_a_second() {
     let (ok, stderr, took) = run_board(&[
         ("MOING_ENV", "production"),
         ("MOING_AUTH__SERVICE_TOKEN", "Zt9w4kQp0c-real-token"),
+        ("MOING_AUTH__SESSIONS_REDIS_URL", "redis://redis:6379"),
         ("MOING_DATABASE__URL", REAL_DB),
         ("MOING_GRPC__LISTEN", "127.0.0.1:0"),
     ]);

@@ -304,7 +304,8 @@ async fn moims_outbox_relay_feeds_notification_end_to_end() {
     assert_eq!(inbox[0].r#type, 10);
     assert_eq!(inbox[0].team_id, team.to_string());
     assert_eq!(inbox[0].team_name, "새벽독서");
-    assert_eq!(app.fcm.messages_to(&token).len(), 1);
+    // The push goes out just after the inbox row: wait for it too, bounded.
+    assert_eq!(app.pushes_to(&token, 1).await.len(), 1);
     assert!(app.inbox(&b).await.is_empty(), "not the newcomer");
     // TeamCreated filled the team copy the reminders plan from.
     assert_eq!(
