@@ -465,13 +465,16 @@ def flow(api: Api, stand: StandIns, ports: dict[str, int]) -> None:
             c.execute("SELECT COUNT(*) FROM device WHERE token = %s", (member["push"],))
             return c.fetchone()[0] == 0
     eventually("the signed-out device is removed (auth -> notification)", device_gone)
+    # Immediate revocation as deployed: the signed-out token is refused by moim.
+    eventually("the signed-out access token is refused (session check)",
+               lambda: api.call("GET", "/v1/members/me/teams", member["token"])[0] == 401, 2)
     before = len(stand.to_token(member["push"]))
     api.ok("POST", f"/v1/teams/{team_id}/missions", leader["token"], {
         "title": "주말 산책", "kind": "MISSION_KIND_REPEAT", "way": "PROOF_WAY_TEXT", "timesPerWeek": 2})
     time.sleep(3)
     if len(stand.to_token(member["push"])) != before:
         fail("a push reached the signed-out device")
-    log("sign-out: the device is gone and receives nothing")
+    log("sign-out: the token is refused, the device is gone and receives nothing")
 
 
 if __name__ == "__main__":
