@@ -1,6 +1,7 @@
 //! API tests of the board service through the generated gRPC client, with moim
 //! and mission in process (real MariaDB for each).
 
+mod blocks;
 mod board;
 mod concurrency;
 mod helpers;
