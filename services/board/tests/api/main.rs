@@ -5,5 +5,6 @@ mod blocks;
 mod board;
 mod concurrency;
 mod helpers;
+mod moderation;
 mod production;
 mod votes;
