@@ -316,7 +316,7 @@ async fn list_proof_comments_applies_reports_and_blocks() {
         "the leader reviews it"
     );
 
-    // A block removes the blocked member's comments from the list, both ways.
+    // A block removes the blocked member's comments from the blocker's list.
     s.block(watcher, commenter).await;
     assert!(s.comments(watcher).await.is_empty());
 }
@@ -423,4 +423,24 @@ async fn a_leader_cannot_review_their_own_proof() {
         Code::FailedPrecondition,
         "CANNOT_REVIEW_OWN",
     );
+}
+
+#[tokio::test]
+async fn reporters_at_once_all_succeed_and_hide_the_proof_once() {
+    let (s, _leader, others) =
+        Scene::new(|app| (app.member(), (0..9).map(|_| app.member()).collect())).await;
+    let (author, reporters) = others.split_first().expect("an author");
+    // Each report panics unless it succeeds: lock conflicts are retried, never INTERNAL.
+    futures::future::join_all(reporters.iter().map(|r| s.report_proof(r))).await;
+    let seen = s.get(author).await;
+    assert_eq!(
+        visibility(&seen),
+        Some(ContentVisibility::PendingReview as i32)
+    );
+    assert_eq!(seen.moderation.map(|m| m.report_count), Some(8));
+    let rows: Vec<(String, i32)> = sqlx::query_as("SELECT state, round FROM content_moderation")
+        .fetch_all(&s.app.db.pool)
+        .await
+        .expect("moderation rows");
+    assert_eq!(rows, vec![("PENDING".to_string(), 0)]);
 }
