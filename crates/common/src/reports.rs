@@ -1,8 +1,14 @@
 //! Reports on user content, shared by the mission service (proofs, proof
 //! comments) and the board service (posts, post comments). A report hides the
 //! item for the reporter at once; the `THRESHOLD`th distinct reporter hides it
-//! for the whole team pending the author's or the leader's review (restore or
-//! remove). Reports only add rows: the content itself is never overwritten.
+//! for the whole team pending the leader's review (restore or remove; the
+//! author may ask for it, the leader decides). Reports only add rows: the
+//! content itself is never overwritten.
+//!
+//! A restore starts a new review *round*: only reports filed in the current
+//! round count toward the threshold, so a restored item is hidden again when
+//! `THRESHOLD` members who had not reported it do. A member reports an item
+//! once, ever; their own report keeps it hidden for them after a restore.
 //!
 //! Each service owns the two tables in its schema (`content_report`,
 //! `content_moderation`, same DDL) and its own events; this module is the SQL
@@ -75,7 +81,8 @@ pub async fn standing(
     reviewer: bool,
 ) -> Result<Standing, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT (SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ?) AS n, \
+        "SELECT (SELECT COUNT(*) FROM content_report r WHERE r.kind = ? AND r.content_id = ? \
+         AND r.round = COALESCE(m.round, 0)) AS n, \
          (SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ? AND reporter_id = ?) AS mine, \
          m.state, m.hidden_at, m.reviewed_at \
          FROM (SELECT 1) AS one LEFT JOIN content_moderation m ON m.kind = ? AND m.content_id = ?",
@@ -125,7 +132,17 @@ pub async fn file(
     text: &str,
     now: DateTime<Utc>,
 ) -> Result<(i64, bool), ReportError> {
-    let inserted = sqlx::query("INSERT INTO content_report (kind, content_id, reporter_id, team_id, reason, text, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    // The moderation row (if any) is locked first: its round tags the report,
+    // and a concurrent review cannot slip between the count and the hide.
+    let current: Option<(String, i32)> = sqlx::query_as(
+        "SELECT state, round FROM content_moderation WHERE kind = ? AND content_id = ? FOR UPDATE",
+    )
+    .bind(kind)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let round = current.as_ref().map_or(0, |(_, r)| *r);
+    let inserted = sqlx::query("INSERT INTO content_report (kind, content_id, reporter_id, team_id, reason, text, created_at, round) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(kind)
         .bind(id)
         .bind(reporter)
@@ -133,6 +150,7 @@ pub async fn file(
         .bind(reason)
         .bind(text)
         .bind(now.naive_utc())
+        .bind(round)
         .execute(&mut *conn)
         .await;
     match inserted {
@@ -141,28 +159,45 @@ pub async fn file(
         Ok(_) => {}
     }
     let count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ? FOR UPDATE",
+        "SELECT COUNT(*) FROM content_report WHERE kind = ? AND content_id = ? AND round = ? FOR UPDATE",
     )
     .bind(kind)
     .bind(id)
+    .bind(round)
     .fetch_one(&mut *conn)
     .await?;
     let mut hidden = false;
     if count >= THRESHOLD {
-        hidden = sqlx::query("INSERT IGNORE INTO content_moderation (kind, content_id, team_id, state, hidden_at) VALUES (?, ?, ?, 'PENDING', ?)")
-            .bind(kind)
-            .bind(id)
-            .bind(team)
-            .bind(now.naive_utc())
-            .execute(&mut *conn)
-            .await?
-            .rows_affected()
-            == 1;
+        let done = match current.as_ref().map(|(state, _)| state.as_str()) {
+            None => {
+                sqlx::query("INSERT IGNORE INTO content_moderation (kind, content_id, team_id, state, hidden_at) VALUES (?, ?, ?, 'PENDING', ?)")
+                    .bind(kind)
+                    .bind(id)
+                    .bind(team)
+                    .bind(now.naive_utc())
+                    .execute(&mut *conn)
+                    .await?
+            }
+            // Restored earlier: this round's reports put it under review again.
+            Some("RESTORED") => {
+                sqlx::query("UPDATE content_moderation SET state = 'PENDING', hidden_at = ?, reviewed_at = NULL WHERE kind = ? AND content_id = ? AND state = 'RESTORED' AND round = ?")
+                    .bind(now.naive_utc())
+                    .bind(kind)
+                    .bind(id)
+                    .bind(round)
+                    .execute(&mut *conn)
+                    .await?
+            }
+            // Already pending or removed.
+            Some(_) => return Ok((count, false)),
+        };
+        hidden = done.rows_affected() == 1;
     }
     Ok((count, hidden))
 }
 
-/// Restores or removes an item under review; false when it is not pending.
+/// Restores or removes an item under review; false when it is not pending. A
+/// restore opens a new round of reports.
 pub async fn review(
     conn: &mut MySqlConnection,
     kind: &str,
@@ -171,9 +206,10 @@ pub async fn review(
     remove: bool,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("UPDATE content_moderation SET state = ?, reviewed_at = ? WHERE kind = ? AND content_id = ? AND team_id = ? AND state = 'PENDING'")
+    let done = sqlx::query("UPDATE content_moderation SET state = ?, reviewed_at = ?, round = round + ? WHERE kind = ? AND content_id = ? AND team_id = ? AND state = 'PENDING'")
         .bind(if remove { "REMOVED" } else { "RESTORED" })
         .bind(now.naive_utc())
+        .bind(if remove { 0 } else { 1 })
         .bind(kind)
         .bind(id)
         .bind(team)
@@ -183,14 +219,14 @@ pub async fn review(
 }
 
 /// Items under moderation in a team (optionally in one state), newest first,
-/// with their report counts by reason.
+/// with the report counts by reason of the round that was (or is being) reviewed.
 pub async fn moderated(
     pool: &MySqlPool,
     team: Uuid,
     state: Option<&str>,
 ) -> Result<Vec<Moderated>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT kind, content_id, state, hidden_at, reviewed_at FROM content_moderation \
+        "SELECT kind, content_id, state, hidden_at, reviewed_at, round FROM content_moderation \
          WHERE team_id = ? AND (? IS NULL OR state = ?) ORDER BY hidden_at DESC",
     )
     .bind(team)
@@ -202,9 +238,18 @@ pub async fn moderated(
     for r in rows {
         let kind: String = r.try_get("kind")?;
         let id: Uuid = r.try_get("content_id")?;
-        let reasons = sqlx::query("SELECT reason, COUNT(*) AS n FROM content_report WHERE kind = ? AND content_id = ? GROUP BY reason")
+        let state: String = r.try_get("state")?;
+        let round: i32 = r.try_get("round")?;
+        // A restore already opened the next round: show the one reviewed.
+        let round = if state == "RESTORED" {
+            round - 1
+        } else {
+            round
+        };
+        let reasons = sqlx::query("SELECT reason, COUNT(*) AS n FROM content_report WHERE kind = ? AND content_id = ? AND round = ? GROUP BY reason")
             .bind(&kind)
             .bind(id)
+            .bind(round)
             .fetch_all(pool)
             .await?
             .iter()
@@ -213,7 +258,7 @@ pub async fn moderated(
         out.push(Moderated {
             kind,
             content_id: id,
-            state: r.try_get("state")?,
+            state,
             hidden_at: utc(r.try_get("hidden_at")?),
             reviewed_at: r
                 .try_get::<Option<NaiveDateTime>, _>("reviewed_at")?

@@ -1,7 +1,10 @@
 //! Who may act in a team (moim's CheckMembership, cached for a few seconds so an
 //! ex-member loses access within the TTL) and whom a member blocked.
 
-use std::time::Duration;
+use std::{
+    collections::{BTreeSet, HashSet},
+    time::Duration,
+};
 
 use moing_common::{client::InternalChannel, membership::MembershipCache};
 use moing_proto::moing::moim::v1::{
@@ -10,6 +13,9 @@ use moing_proto::moing::moim::v1::{
 use uuid::Uuid;
 
 use crate::error::BoardError;
+
+/// Candidates moim's FilterBlockedBy takes per call.
+const FILTER_CAP: usize = 500;
 
 /// The caller's standing in a team.
 #[derive(Debug, Clone)]
@@ -51,33 +57,34 @@ impl Members {
     }
 
     /// Among `authors`: the ones `viewer` blocked (their content is hidden from the viewer).
+    /// Authors are de-duplicated first, so a page of any length costs one call
+    /// (a team has far fewer members than moim's 500-candidate cap; larger
+    /// sets go in chunks).
     pub async fn blocked_by(
         &self,
         viewer: Uuid,
         authors: &[Uuid],
-    ) -> Result<Vec<Uuid>, BoardError> {
-        let others: Vec<String> = authors
-            .iter()
-            .filter(|a| **a != viewer)
-            .map(Uuid::to_string)
-            .collect();
-        if others.is_empty() {
-            return Ok(Vec::new());
+    ) -> Result<HashSet<Uuid>, BoardError> {
+        let others: BTreeSet<Uuid> = authors.iter().copied().filter(|a| *a != viewer).collect();
+        let others: Vec<String> = others.iter().map(Uuid::to_string).collect();
+        let mut blocked = HashSet::new();
+        for chunk in others.chunks(FILTER_CAP) {
+            let resp = self
+                .client
+                .clone()
+                .filter_blocked_by(FilterBlockedByRequest {
+                    actor_member_id: viewer.to_string(),
+                    candidate_member_ids: chunk.to_vec(),
+                })
+                .await
+                .map_err(|_| BoardError::Unavailable("the team service"))?
+                .into_inner();
+            blocked.extend(
+                resp.blocked_member_ids
+                    .iter()
+                    .filter_map(|m| Uuid::parse_str(m).ok()),
+            );
         }
-        let resp = self
-            .client
-            .clone()
-            .filter_blocked_by(FilterBlockedByRequest {
-                actor_member_id: viewer.to_string(),
-                candidate_member_ids: others,
-            })
-            .await
-            .map_err(|_| BoardError::Unavailable("the team service"))?
-            .into_inner();
-        Ok(resp
-            .blocked_member_ids
-            .iter()
-            .filter_map(|m| Uuid::parse_str(m).ok())
-            .collect())
+        Ok(blocked)
     }
 }

@@ -37,6 +37,10 @@ pub enum BoardError {
     AlreadyReported,
     #[error("review not pending")]
     ReviewNotPending,
+    #[error("review needs the leader")]
+    ReviewNeedsLeader,
+    #[error("cannot review own content")]
+    CannotReviewOwn,
     #[error("dependency timeout: {0}")]
     DependencyTimeout(&'static str),
     #[error("dependency unavailable: {0}")]
@@ -125,6 +129,16 @@ impl From<BoardError> for Status {
                 FailedPrecondition,
                 "REVIEW_NOT_PENDING",
                 "the content is not under review",
+            ),
+            BoardError::ReviewNeedsLeader => ApiError::new(
+                PermissionDenied,
+                "NOT_TEAM_LEADER",
+                "only the team leader reviews reported content",
+            ),
+            BoardError::CannotReviewOwn => ApiError::new(
+                FailedPrecondition,
+                "CANNOT_REVIEW_OWN",
+                "the leader cannot review their own content; edit or delete it",
             ),
             BoardError::DependencyTimeout(what) => ApiError::new(
                 DeadlineExceeded,

@@ -864,8 +864,12 @@ impl Board {
                     } else {
                         BoardError::CommentNotFound
                     })?;
-            if author != me && !access.leader {
-                return Err(BoardError::NotAuthorOrLeader);
+            // The author may ask for a review; the leader decides (PRODUCT.md §6).
+            if !access.leader {
+                return Err(BoardError::ReviewNeedsLeader);
+            }
+            if author == me {
+                return Err(BoardError::CannotReviewOwn);
             }
             let mut tx = self.pool.begin().await?;
             if !shared::review(&mut tx, kind, id, team, remove, moing_common::clock::now()).await? {

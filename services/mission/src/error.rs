@@ -59,8 +59,8 @@ pub enum MissionError {
     AlreadyReported,
     #[error("review not pending")]
     ReviewNotPending,
-    #[error("not author or leader")]
-    NotAuthorOrLeader,
+    #[error("cannot review own content")]
+    CannotReviewOwn,
     #[error("cannot react to own proof")]
     OwnProof,
     #[error("comment not found")]
@@ -220,10 +220,10 @@ impl From<MissionError> for Status {
                 "REVIEW_NOT_PENDING",
                 "this content is not waiting for review",
             ),
-            MissionError::NotAuthorOrLeader => ApiError::new(
-                Code::PermissionDenied,
-                "NOT_AUTHOR_OR_LEADER",
-                "only the author or the leader can review this",
+            MissionError::CannotReviewOwn => ApiError::new(
+                Code::FailedPrecondition,
+                "CANNOT_REVIEW_OWN",
+                "the leader cannot review their own content; edit or delete it",
             ),
             MissionError::OwnProof => ApiError::new(
                 Code::FailedPrecondition,

@@ -3,7 +3,10 @@
 //! reports and their review. Thin handlers — validate, check membership through
 //! moim (cached), call the store (or `encouragement`, `reports`, `storage`).
 
-use std::sync::Arc;
+use std::{
+    collections::{BTreeSet, HashSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use moing_common::{Validator, layer::principal, outbox::timestamp};
@@ -70,7 +73,11 @@ fn proof_pb(
         } as i32,
         way: p.way.number(),
         body,
-        caption: p.caption.clone(),
+        caption: if view.withheld {
+            String::new()
+        } else {
+            p.caption.clone()
+        },
         day: Some(moing_common::convert::date(p.day)),
         created_at: Some(timestamp(p.created_at)),
         moderation: Some(view.moderation),
@@ -112,6 +119,7 @@ fn comment_pb(
     me: Uuid,
     leader: bool,
     author_is_leader: bool,
+    view: &View,
 ) -> pb::ProofComment {
     pb::ProofComment {
         id: c.id.to_string(),
@@ -123,13 +131,14 @@ fn comment_pb(
             ..Default::default()
         }),
         author_is_leader,
-        content: c.content.clone(),
+        content: if view.withheld {
+            String::new()
+        } else {
+            c.content.clone()
+        },
         created_at: Some(timestamp(c.created_at)),
         deletable: c.member_id == me || leader,
-        moderation: Some(pb::Moderation {
-            visibility: pb::ContentVisibility::Visible as i32,
-            ..Default::default()
-        }),
+        moderation: Some(view.moderation),
     }
 }
 
@@ -153,6 +162,23 @@ impl Missions {
             .await?
             .ok_or(MissionError::ProofNotFound)?;
         Ok((access, m, p))
+    }
+
+    /// Among `authors` (any number, repeats allowed): those blocked in either
+    /// direction with `me`, in one call to moim per request.
+    async fn blocked_authors(
+        &self,
+        me: Uuid,
+        authors: impl IntoIterator<Item = Uuid>,
+    ) -> Result<HashSet<Uuid>, MissionError> {
+        let others: BTreeSet<Uuid> = authors.into_iter().filter(|a| *a != me).collect();
+        let others: Vec<Uuid> = others.into_iter().collect();
+        let mut blocked = HashSet::new();
+        // moim takes at most 500 candidates a call; a team is far smaller.
+        for chunk in others.chunks(500) {
+            blocked.extend(self.members.blocked_either_way(me, chunk).await?);
+        }
+        Ok(blocked)
     }
 
     async fn access(&self, team: Uuid, member: Uuid) -> Result<Access, MissionError> {
@@ -1060,8 +1086,12 @@ impl MissionService for Missions {
             ReportKind::Proof => MissionError::ProofNotFound,
             ReportKind::Comment => MissionError::CommentNotFound,
         })?;
-        if author != who.member_id && !access.leader {
-            return Err(MissionError::NotAuthorOrLeader.into());
+        // The author may ask for a review; the leader decides (PRODUCT.md §6).
+        if !access.leader {
+            return Err(MissionError::NotLeader.into());
+        }
+        if author == who.member_id {
+            return Err(MissionError::CannotReviewOwn.into());
         }
         self.reports
             .review(kind, id, team, who.member_id, r.decision == 2)
@@ -1200,6 +1230,7 @@ impl MissionService for Missions {
                 who.member_id,
                 access.leader,
                 access.leader,
+                &View::visible(),
             )),
         }))
     }
@@ -1214,14 +1245,41 @@ impl MissionService for Missions {
             .target(&r.team_id, &r.mission_id, &r.proof_id, who.member_id)
             .await?;
         let all = self.encouragement.comments(p.id).await?;
+        // Comments of members blocked in either direction disappear, as their proofs do.
+        let blocked = self
+            .blocked_authors(who.member_id, all.iter().map(|c| c.member_id))
+            .await?;
+        let all: Vec<_> = all
+            .into_iter()
+            .filter(|c| !blocked.contains(&c.member_id))
+            .collect();
         let mut v = Validator::new();
         let (chunk, next) = v.page(&all, r.page_size, &r.page_token);
         v.finish().map_err(MissionError::from)?;
+        let mut comments = Vec::with_capacity(chunk.len());
+        for c in &chunk {
+            let view = self
+                .reports
+                .view(
+                    ReportKind::Comment,
+                    c.id,
+                    who.member_id,
+                    c.member_id,
+                    access.leader,
+                )
+                .await?;
+            comments.push(comment_pb(
+                c,
+                m.team_id,
+                m.id,
+                who.member_id,
+                access.leader,
+                false,
+                &view,
+            ));
+        }
         Ok(Response::new(pb::ListProofCommentsResponse {
-            comments: chunk
-                .iter()
-                .map(|c| comment_pb(c, m.team_id, m.id, who.member_id, access.leader, false))
-                .collect(),
+            comments,
             next_page_token: next,
         }))
     }
@@ -1490,23 +1548,9 @@ impl MissionService for Missions {
             .filter(|p| r.status == 0 || (r.status == 2) == p.skipped)
             .collect();
         // Blocked members' proofs disappear for the blocker (and the reverse).
-        let authors: Vec<Uuid> = {
-            let mut a: Vec<Uuid> = all
-                .iter()
-                .map(|p| p.member_id)
-                .filter(|m| *m != who.member_id)
-                .collect();
-            a.sort();
-            a.dedup();
-            a
-        };
-        let blocked = if authors.is_empty() {
-            Vec::new()
-        } else {
-            self.members
-                .blocked_either_way(who.member_id, &authors)
-                .await?
-        };
+        let blocked = self
+            .blocked_authors(who.member_id, all.iter().map(|p| p.member_id))
+            .await?;
         let all: Vec<Proof> = all
             .into_iter()
             .filter(|p| !blocked.contains(&p.member_id))
@@ -1553,7 +1597,7 @@ impl MissionService for Missions {
             .await?
             .ok_or(MissionError::ProofNotFound)?;
         let reactions = self.encouragement.reactions(p.id, who.member_id).await?;
-        let view = self
+        let mut view = self
             .reports
             .view(
                 ReportKind::Proof,
@@ -1563,6 +1607,14 @@ impl MissionService for Missions {
                 access.leader,
             )
             .await?;
+        // A block in either direction withholds the proof as a report would.
+        if !self
+            .blocked_authors(who.member_id, [p.member_id])
+            .await?
+            .is_empty()
+        {
+            view.hide_for_me();
+        }
         Ok(Response::new(pb::GetProofResponse {
             proof: Some(proof_pb(
                 &p,

@@ -1,7 +1,8 @@
 //! Reports on proofs and proof comments. A report hides the item for the
 //! reporter at once; the third distinct reporter hides it for the whole team
-//! pending the author's or the leader's review (restore or remove). Reports
-//! only add rows: the content itself is never overwritten.
+//! pending the leader's review (restore or remove; the author may ask for it,
+//! the leader decides). A restored item can be hidden again by new reporters.
+//! Reports only add rows: the content itself is never overwritten.
 
 use chrono::{DateTime, Utc};
 use moing_common::{
@@ -49,6 +50,29 @@ pub struct View {
     pub state: Option<String>,
     pub hidden_at: Option<DateTime<Utc>>,
     pub reviewed_at: Option<DateTime<Utc>>,
+}
+
+impl View {
+    /// An item nobody reported (e.g. one just written).
+    pub fn visible() -> Self {
+        Self {
+            moderation: pb::Moderation {
+                visibility: pb::ContentVisibility::Visible as i32,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    /// Withholds the item from this viewer alone (a block between the viewer
+    /// and the author), unless reviews already withhold it more broadly.
+    pub fn hide_for_me(&mut self) {
+        if self.moderation.visibility == pb::ContentVisibility::Visible as i32 {
+            self.moderation.visibility = pb::ContentVisibility::HiddenForMe as i32;
+        }
+        self.moderation.content_withheld = true;
+        self.withheld = true;
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -1,8 +1,10 @@
 //! API tests of the board service through the generated gRPC client, with moim
 //! and mission in process (real MariaDB for each).
 
+mod blocks;
 mod board;
 mod concurrency;
 mod helpers;
+mod moderation;
 mod production;
 mod votes;

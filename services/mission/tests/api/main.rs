@@ -5,6 +5,7 @@ mod concurrency;
 mod helpers;
 mod internal;
 mod missions;
+mod moderation;
 mod pokes;
 mod progress;
 mod proofs;

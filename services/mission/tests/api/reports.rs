@@ -111,7 +111,7 @@ async fn reports_hide_for_the_reporter_then_for_the_team_until_reviewed() {
     assert_error(
         review(&b, 1).await,
         Code::PermissionDenied,
-        "NOT_AUTHOR_OR_LEADER",
+        "NOT_TEAM_LEADER",
     );
     review(&leader, 1).await.expect("restore");
     assert_error(
