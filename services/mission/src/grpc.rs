@@ -375,14 +375,12 @@ impl MissionService for Missions {
         v.check(kind.is_some(), "kind", "must be ONCE or REPEAT");
         let way = Way::from_number(r.way);
         v.check(way.is_some(), "way", "must be TEXT, PHOTO or LINK");
-        let deadline = r
-            .deadline
-            .as_ref()
-            .and_then(moing_common::convert::from_timestamp);
+        let deadline = v.timestamp("deadline", r.deadline.as_ref());
+        let deadline_valid = r.deadline.is_none() || deadline.is_some();
         match kind {
             Some(Kind::Once) => {
                 v.check(
-                    deadline.is_some_and(|d| d > now),
+                    !deadline_valid || deadline.is_some_and(|d| d > now),
                     "deadline",
                     "a ONCE mission needs a future deadline",
                 );
@@ -1288,14 +1286,16 @@ impl MissionService for Missions {
                 ("content", _) => m.content = v.text("mission.content", &input.content, 0, 300),
                 ("rule", _) => m.rule = v.text("mission.rule", &input.rule, 0, 100),
                 ("deadline", Kind::Once) => {
-                    let d = input
-                        .deadline
-                        .as_ref()
-                        .and_then(moing_common::convert::from_timestamp);
+                    let d = v.timestamp("mission.deadline", input.deadline.as_ref());
                     v.check(
-                        d.is_some_and(|d| d > now),
+                        input.deadline.is_some() && d.is_none_or(|d| d > now),
                         "mission.deadline",
                         "must be in the future",
+                    );
+                    v.check(
+                        d.is_none_or(|d| d < now + Duration::days(366)),
+                        "mission.deadline",
+                        "must be within a year",
                     );
                     m.deadline = d.or(m.deadline);
                 }

@@ -3,6 +3,7 @@
 
 mod board;
 mod concurrency;
+mod edges;
 mod helpers;
 mod production;
 mod votes;
