@@ -505,6 +505,36 @@ impl Store {
         self.invite_by_id(team, id).await
     }
 
+    /// Whether the leader removed `member` from `team` at or after `since` (an
+    /// invite's creation): a removed member needs a code made after the removal.
+    async fn removed_after(
+        conn: &mut MySqlConnection,
+        team: Uuid,
+        member: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<bool, MoimError> {
+        let removed: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM membership WHERE team_id = ? AND member_id = ? AND state = 'REMOVED' AND left_at >= ? LIMIT 1",
+        )
+        .bind(team)
+        .bind(member)
+        .bind(since.naive_utc())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(removed.is_some())
+    }
+
+    /// [`Self::removed_after`] outside a transaction (PreviewInvite).
+    pub async fn removed_since(
+        &self,
+        team: Uuid,
+        member: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<bool, MoimError> {
+        let mut conn = self.pool.acquire().await?;
+        Self::removed_after(&mut conn, team, member, since).await
+    }
+
     /// Joins with a code: every cap checked atomically in one transaction.
     pub async fn join(
         &self,
@@ -539,6 +569,9 @@ impl Store {
             }
             if !team.writable(now) {
                 return Err(MoimError::ReadOnly);
+            }
+            if Self::removed_after(&mut tx, team.id, member, inv.created_at).await? {
+                return Err(MoimError::InvitePredatesRemoval);
             }
             if Self::active_membership_in(&mut tx, team.id, member)
                 .await?
