@@ -700,6 +700,19 @@ impl Store {
         Ok(())
     }
 
+    /// NOT_TEAM_LEADER unless `leader` leads `team` (read under its row lock).
+    async fn still_leader(
+        conn: &mut MySqlConnection,
+        team: &Team,
+        leader: Uuid,
+    ) -> Result<(), MoimError> {
+        let m = Self::active_membership_in(conn, team.id, leader).await?;
+        if team.leader_id != leader || m.is_none_or(|m| m.role != Role::Leader) {
+            return Err(MoimError::NotLeader);
+        }
+        Ok(())
+    }
+
     /// Removes a member; returns the new member count.
     pub async fn remove(
         &self,
@@ -713,6 +726,7 @@ impl Store {
             let team = Self::team_in(&mut tx, team_id, true)
                 .await?
                 .ok_or(MoimError::TeamNotFound)?;
+            Self::still_leader(&mut tx, &team, leader).await?;
             if target == leader
                 || Self::active_membership_in(&mut tx, team_id, target)
                     .await?
@@ -752,6 +766,9 @@ impl Store {
             let team = Self::team_in(&mut tx, team_id, true)
                 .await?
                 .ok_or(MoimError::TeamNotFound)?;
+            // Leadership is checked again under the team's row lock: a racing
+            // transfer (or a leave) may have changed it since the caller's check.
+            Self::still_leader(&mut tx, &team, leader).await?;
             if next == leader
                 || Self::active_membership_in(&mut tx, team_id, next)
                     .await?
