@@ -116,6 +116,23 @@ pub struct AuthSettings {
     /// Shared service credential sent as `x-moing-service-token` on internal calls
     /// and required by `*InternalService` and the event sink.
     pub service_token: String,
+    /// How long fetched JWKS keys are trusted before they are fetched again
+    /// (an unknown `kid` refetches sooner, rate-limited).
+    pub jwks_ttl_secs: u64,
+    /// The longest access-token lifetime (`exp - iat`) accepted.
+    pub max_token_lifetime_secs: u64,
+}
+
+impl AuthSettings {
+    /// A verifier of access tokens from `source` with these settings.
+    pub fn verifier(
+        &self,
+        source: std::sync::Arc<dyn crate::token::JwksSource>,
+    ) -> crate::token::TokenVerifier {
+        crate::token::TokenVerifier::new(source, &self.issuer, &self.audience)
+            .with_key_ttl(std::time::Duration::from_secs(self.jwks_ttl_secs))
+            .with_max_lifetime(std::time::Duration::from_secs(self.max_token_lifetime_secs))
+    }
 }
 
 impl Default for AuthSettings {
@@ -125,6 +142,8 @@ impl Default for AuthSettings {
             issuer: "moing-auth".into(),
             audience: "moing".into(),
             service_token: DEV_SERVICE_TOKEN.into(),
+            jwks_ttl_secs: crate::token::DEFAULT_KEY_TTL.as_secs(),
+            max_token_lifetime_secs: crate::token::DEFAULT_MAX_LIFETIME.as_secs(),
         }
     }
 }
