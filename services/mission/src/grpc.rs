@@ -18,7 +18,7 @@ use crate::{
     error::MissionError,
     progress::{MissionSpan, Span, Standing, standing},
     reports::{Kind as ReportKind, Reports, View},
-    storage::{MAX_BYTES, Storage, TYPES},
+    storage::{self, MAX_BYTES, SNIFF_BYTES, Storage, TYPES},
     store::{Body, Proof, Store},
 };
 
@@ -240,6 +240,11 @@ impl Missions {
                 if !key.starts_with(&prefix) || key.contains("..") {
                     return Err(MissionError::UploadScope);
                 }
+                // One proof per upload (checked here for a clear answer; the
+                // unique key uk_proof_photo settles races).
+                if self.store.photo_in_use(key).await? {
+                    return Err(MissionError::UploadAlreadyUsed);
+                }
                 let object = self
                     .storage
                     .head(key)
@@ -250,6 +255,16 @@ impl Missions {
                 }
                 if !TYPES.iter().any(|(t, _)| *t == object.content_type) {
                     return Err(MissionError::UploadType);
+                }
+                // The declared type is the client's word: the first bytes must
+                // be an accepted image's signature.
+                let head = self
+                    .storage
+                    .prefix(key, SNIFF_BYTES)
+                    .await?
+                    .ok_or(MissionError::UploadNotFound)?;
+                if storage::sniff(&head).is_none() {
+                    return Err(MissionError::UploadNotImage);
                 }
             }
             _ => {
