@@ -289,7 +289,7 @@ async fn malformed_and_out_of_range_inputs_are_invalid_arguments() {
         // 10000-01-01T00:00:00Z and 0001-01-01T00:00:00Z in microseconds.
         format!("253402300800000000.{id}"),
         format!("-62135596800000000.{id}"),
-        format!("1700000000000000.not-an-id"),
+        "1700000000000000.not-an-id".to_owned(),
     ] {
         assert_invalid(
             app.notifications
