@@ -39,7 +39,7 @@ pub async fn edge(req: Request<Body>, next: Next) -> Response {
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = %method,
-        url.path = %req.uri().path(),
+        url.path = %observe::redacted_path(req.uri().path()),
         network.protocol = protocol,
         http.response.status_code = Empty,
         rpc.method = Empty,

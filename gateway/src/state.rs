@@ -5,7 +5,6 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use moing_common::{
     client::{TracedChannel, lazy_channel, traced_channel},
     service::GrpcJwksClient,
-    token::TokenVerifier,
 };
 use prost_reflect::DescriptorPool;
 
@@ -54,14 +53,12 @@ impl Gateway {
             .get("auth")
             .cloned()
             .unwrap_or_else(|| settings.auth.jwks_endpoint.clone());
-        let verifier = TokenVerifier::new(
-            Arc::new(GrpcJwksClient::new(lazy_channel(
+        let verifier = settings
+            .auth
+            .verifier(Arc::new(GrpcJwksClient::new(lazy_channel(
                 &jwks_endpoint,
                 &settings.client,
-            )?)),
-            &settings.auth.issuer,
-            &settings.auth.audience,
-        );
+            )?)));
         let openapi = serde_json::to_vec(&openapi::document(&pool, &routes))?.into();
         Ok(Arc::new(Self {
             pool,

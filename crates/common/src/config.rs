@@ -125,6 +125,11 @@ pub struct AuthSettings {
     pub sessions_key_prefix: String,
     /// How long a "live" answer is reused before Redis is asked again.
     pub session_check_ms: u64,
+    /// How long fetched JWKS keys are trusted before they are fetched again
+    /// (an unknown `kid` refetches sooner, rate-limited).
+    pub jwks_ttl_secs: u64,
+    /// The longest access-token lifetime (`exp - iat`) accepted.
+    pub max_token_lifetime_secs: u64,
 }
 
 impl AuthSettings {
@@ -139,6 +144,16 @@ impl AuthSettings {
             Duration::from_millis(self.session_check_ms),
         )?)))
     }
+
+    /// A verifier of access tokens from `source` with these settings.
+    pub fn verifier(
+        &self,
+        source: std::sync::Arc<dyn crate::token::JwksSource>,
+    ) -> crate::token::TokenVerifier {
+        crate::token::TokenVerifier::new(source, &self.issuer, &self.audience)
+            .with_key_ttl(std::time::Duration::from_secs(self.jwks_ttl_secs))
+            .with_max_lifetime(std::time::Duration::from_secs(self.max_token_lifetime_secs))
+    }
 }
 
 impl Default for AuthSettings {
@@ -151,6 +166,8 @@ impl Default for AuthSettings {
             sessions_redis_url: String::new(),
             sessions_key_prefix: "auth:".into(),
             session_check_ms: 500,
+            jwks_ttl_secs: crate::token::DEFAULT_KEY_TTL.as_secs(),
+            max_token_lifetime_secs: crate::token::DEFAULT_MAX_LIFETIME.as_secs(),
         }
     }
 }

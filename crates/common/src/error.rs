@@ -202,6 +202,36 @@ impl Validator {
         }
     }
 
+    /// An optional timestamp field: None when absent; a violation (and None)
+    /// when set but malformed or outside the years 1970..=9999.
+    pub fn timestamp(
+        &mut self,
+        field: &str,
+        value: Option<&prost_types::Timestamp>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let t = value?;
+        let at = crate::convert::from_timestamp(t);
+        if at.is_none() {
+            self.violation(field, crate::convert::OUT_OF_RANGE);
+        }
+        at
+    }
+
+    /// An optional `google.type.Date` field: None when absent; a violation
+    /// (and None) when set but not a real day in the years 1970..=9999.
+    pub fn date(
+        &mut self,
+        field: &str,
+        value: Option<&moing_proto::google::r#type::Date>,
+    ) -> Option<chrono::NaiveDate> {
+        let d = value?;
+        let day = crate::convert::from_date(d);
+        if day.is_none() {
+            self.violation(field, crate::convert::OUT_OF_RANGE);
+        }
+        day
+    }
+
     /// `page_size`: 0 means the default; negative or above `max` is invalid.
     pub fn page_size(&mut self, field: &str, value: i32, default: u32, max: u32) -> u32 {
         match value {

@@ -125,6 +125,27 @@ pub fn record_member(member_id: &impl std::fmt::Display) {
     Span::current().record("member_id", tracing::field::display(member_id));
 }
 
+/// A request path as spans and logs may record it: secrets carried in the
+/// path are replaced by their template name. Invite codes are bearer secrets
+/// (`GET /v1/invites/{code}`, `POST /v1/invites/{code}:accept`), so the segment
+/// after `/v1/invites/` becomes `{code}` (keeping only a known `:accept` verb).
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const PREFIX: &str = "/v1/invites/";
+    let Some(head) = path.get(..PREFIX.len()) else {
+        return path.into();
+    };
+    if !head.eq_ignore_ascii_case(PREFIX) {
+        return path.into();
+    }
+    let rest = &path[PREFIX.len()..];
+    let verb = if rest.to_ascii_lowercase().ends_with(":accept") {
+        ":accept"
+    } else {
+        ""
+    };
+    format!("{PREFIX}{{code}}{verb}").into()
+}
+
 /// `/pkg.Service/Method` → (`pkg.Service`, `Method`).
 fn rpc_name(path: &str) -> (&str, &str) {
     let mut parts = path.trim_start_matches('/').splitn(2, '/');
@@ -379,6 +400,34 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn invite_codes_are_redacted_from_paths() {
+        use super::redacted_path;
+        assert_eq!(
+            redacted_path("/v1/invites/AB12CD34EF56GH78"),
+            "/v1/invites/{code}"
+        );
+        assert_eq!(
+            redacted_path("/v1/invites/ab12cd34ef56gh78:accept"),
+            "/v1/invites/{code}:accept"
+        );
+        assert_eq!(redacted_path("/V1/Invites/SECRET:x"), "/v1/invites/{code}");
+        assert_eq!(
+            redacted_path("/v1/invites/A%3AB/../x"),
+            "/v1/invites/{code}"
+        );
+        assert_eq!(
+            redacted_path("/v1/teams/t/invites/i:revoke"),
+            "/v1/teams/t/invites/i:revoke"
+        );
+        assert_eq!(
+            redacted_path("/moing.moim.v1.TeamService/JoinTeam"),
+            "/moing.moim.v1.TeamService/JoinTeam"
+        );
+        assert_eq!(redacted_path("/v1/invi"), "/v1/invi");
+        assert_eq!(redacted_path("/v1/초대/"), "/v1/초대/");
+    }
+
     use super::*;
 
     #[test]

@@ -24,7 +24,7 @@ use crate::{
     layer::{AccessPolicy, AuthConfig, AuthLayer},
     outbox::{Outbox, Relay, RelayOptions},
     server::{ServerBuilder, watch_dependency},
-    token::{Jwk, JwksSource, TokenVerifier},
+    token::{Jwk, JwksSource},
 };
 
 /// The sections every service's settings start with (flattened into them).
@@ -97,11 +97,7 @@ impl BaseSettings {
     /// The verification layer, fetching keys from auth's `GetJwks`.
     pub fn auth_layer(&self, policy: AccessPolicy) -> anyhow::Result<AuthLayer> {
         let channel = crate::client::traced_channel(&self.auth.jwks_endpoint, &self.client)?;
-        let verifier = TokenVerifier::new(
-            Arc::new(GrpcJwks { channel }),
-            &self.auth.issuer,
-            &self.auth.audience,
-        );
+        let verifier = self.auth.verifier(Arc::new(GrpcJwks { channel }));
         Ok(AuthLayer::new(AuthConfig {
             verifier: Arc::new(verifier),
             service_token: self.auth.service_token.as_str().into(),

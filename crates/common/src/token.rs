@@ -209,6 +209,8 @@ pub struct TokenVerifier {
     cache: RwLock<KeyCache>,
     refresh: Mutex<()>,
     min_refresh_interval: Duration,
+    key_ttl: Duration,
+    max_lifetime: Duration,
 }
 
 impl std::fmt::Debug for TokenVerifier {
@@ -219,6 +221,11 @@ impl std::fmt::Debug for TokenVerifier {
 
 /// Clock skew tolerated on `exp` between the issuer and a verifier.
 const EXPIRY_LEEWAY_SECS: i64 = 30;
+
+/// Default of [`TokenVerifier::with_key_ttl`].
+pub const DEFAULT_KEY_TTL: Duration = Duration::from_secs(600);
+/// Default of [`TokenVerifier::with_max_lifetime`].
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(3600);
 
 impl TokenVerifier {
     pub fn new(source: Arc<dyn JwksSource>, issuer: &str, audience: &str) -> Self {
@@ -238,6 +245,35 @@ impl TokenVerifier {
             }),
             refresh: Mutex::new(()),
             min_refresh_interval: Duration::from_secs(5),
+            key_ttl: DEFAULT_KEY_TTL,
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+        }
+    }
+
+    /// How long fetched keys are trusted before the JWKS is fetched again
+    /// (default 10 min): a key withdrawn by auth stops verifying within this.
+    pub fn with_key_ttl(mut self, ttl: Duration) -> Self {
+        self.key_ttl = ttl;
+        self
+    }
+
+    /// The longest `exp - iat` accepted (default 1 h): a token minted with a
+    /// longer life (a leaked key, a misconfigured issuer) is refused.
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = max;
+        self
+    }
+
+    /// The cached key for `kid`, unless the cache has outlived its TTL.
+    async fn cached_key(&self, kid: &str) -> Option<DecodingKey> {
+        let cache = self.cache.read().await;
+        let fresh = cache
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.key_ttl);
+        if fresh {
+            cache.keys.get(kid).cloned()
+        } else {
+            None
         }
     }
 
@@ -250,7 +286,7 @@ impl TokenVerifier {
     async fn refresh_keys(&self) -> Result<(), TokenError> {
         let _guard = self.refresh.lock().await;
         if let Some(at) = self.cache.read().await.fetched_at
-            && at.elapsed() < self.min_refresh_interval
+            && at.elapsed() < self.min_refresh_interval.min(self.key_ttl)
         {
             return Ok(());
         }
@@ -284,12 +320,14 @@ impl TokenVerifier {
             return Err(TokenError::Invalid("algorithm not allowed"));
         }
         let kid = header.kid.ok_or(TokenError::Invalid("no key id"))?;
-        // Bind first: a guard in the match scrutinee would live through the refresh.
-        let cached = self.cache.read().await.keys.get(&kid).cloned();
-        let key = match cached {
+        // An unknown kid or an expired cache refetches (rate-limited); a key
+        // no longer published stops verifying once the cache has expired.
+        let key = match self.cached_key(&kid).await {
             Some(key) => key,
             None => {
                 self.refresh_keys().await?;
+                // Just refetched (or refetched within the rate limit, which is
+                // shorter than the TTL): whatever is cached is fresh.
                 self.cache
                     .read()
                     .await
@@ -306,8 +344,15 @@ impl TokenVerifier {
             }
         })?;
         let claims = data.claims;
-        if claims.exp + EXPIRY_LEEWAY_SECS < crate::clock::now().timestamp() {
+        if claims.exp.saturating_add(EXPIRY_LEEWAY_SECS) < crate::clock::now().timestamp() {
             return Err(TokenError::Expired);
+        }
+        let lifetime = claims.exp.saturating_sub(claims.iat);
+        if claims.iat <= 0
+            || lifetime < 0
+            || u64::try_from(lifetime).is_ok_and(|l| l > self.max_lifetime.as_secs())
+        {
+            return Err(TokenError::Invalid("lifetime exceeds the maximum"));
         }
         if claims.typ != ACCESS_TOKEN_TYPE {
             return Err(TokenError::Invalid("not an access token"));
@@ -419,6 +464,97 @@ mod tests {
         assert_eq!(
             v.verify(&key.sign(&c).expect("sign")).await,
             Err(TokenError::Invalid("not an access token"))
+        );
+    }
+
+    /// A key set that can change and counts its fetches.
+    struct Rotating {
+        keys: std::sync::Mutex<Vec<Jwk>>,
+        fetches: std::sync::atomic::AtomicUsize,
+    }
+
+    #[tonic::async_trait]
+    impl JwksSource for Arc<Rotating> {
+        async fn fetch(&self) -> anyhow::Result<Vec<Jwk>> {
+            self.fetches
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(self.keys.lock().map(|k| k.clone()).unwrap_or_default())
+        }
+    }
+
+    #[tokio::test]
+    async fn cached_keys_expire_and_withdrawn_keys_stop_verifying() {
+        let key = SigningKeyPair::generate();
+        let source = Arc::new(Rotating {
+            keys: std::sync::Mutex::new(vec![key.jwk()]),
+            fetches: 0.into(),
+        });
+        let v = TokenVerifier::new(Arc::new(source.clone()), "moing-auth", "moing")
+            .with_key_ttl(Duration::from_millis(200))
+            .with_min_refresh_interval(Duration::from_millis(50));
+        let token = key.sign(&claims(900)).expect("sign");
+        v.verify(&token).await.expect("valid");
+        v.verify(&token).await.expect("cached");
+        let fetches = || source.fetches.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(fetches(), 1, "served from the cache within the TTL");
+
+        // Auth withdraws the key: once the cache expires it is refetched and
+        // the key no longer verifies.
+        if let Ok(mut keys) = source.keys.lock() {
+            keys.clear();
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_eq!(
+            v.verify(&token).await,
+            Err(TokenError::Invalid("unknown key id"))
+        );
+        assert_eq!(fetches(), 2, "refetched on expiry");
+
+        // A new key (rotation) is found by an unknown-kid refetch.
+        let next = SigningKeyPair::generate();
+        if let Ok(mut keys) = source.keys.lock() {
+            keys.push(next.jwk());
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        v.verify(&next.sign(&claims(900)).expect("sign"))
+            .await
+            .expect("new key after refetch");
+        assert_eq!(fetches(), 3);
+    }
+
+    #[tokio::test]
+    async fn tokens_living_longer_than_the_maximum_are_rejected() {
+        let key = SigningKeyPair::generate();
+        let v = verifier_for(&[&key]);
+        v.verify(&key.sign(&claims(3600)).expect("sign"))
+            .await
+            .expect("exactly the maximum");
+        for c in [
+            claims(3601),
+            claims(365 * 86_400),
+            {
+                let mut c = claims(900);
+                c.exp = i64::MAX;
+                c
+            },
+            {
+                let mut c = claims(900);
+                c.iat = i64::MIN;
+                c
+            },
+        ] {
+            assert_eq!(
+                v.verify(&key.sign(&c).expect("sign")).await,
+                Err(TokenError::Invalid("lifetime exceeds the maximum")),
+                "{c:?}"
+            );
+        }
+        let short = verifier_for(&[&key]).with_max_lifetime(Duration::from_secs(600));
+        assert!(
+            short
+                .verify(&key.sign(&claims(900)).expect("sign"))
+                .await
+                .is_err()
         );
     }
 

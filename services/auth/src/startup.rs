@@ -6,7 +6,7 @@ use moing_common::{
     layer::{AccessPolicy, AuthConfig, AuthLayer},
     server::ServerBuilder,
     service,
-    token::{StaticJwks, TokenVerifier},
+    token::StaticJwks,
 };
 use moing_proto::moing::{
     auth::v1::{
@@ -79,10 +79,11 @@ pub async fn run_with(
     )?;
     let http = moing_common::http::client(Duration::from_secs(2), Duration::from_secs(5))?;
     // Auth verifies its own tokens with its own key ring: no network hop.
-    let verifier = TokenVerifier::new(
-        Arc::new(StaticJwks(keys.jwks())),
-        &base.auth.issuer,
-        &base.auth.audience,
+    anyhow::ensure!(
+        settings.tokens.access_ttl_secs <= base.auth.max_token_lifetime_secs,
+        "tokens.access_ttl_secs ({}) exceeds auth.max_token_lifetime_secs ({}): every service would refuse the tokens",
+        settings.tokens.access_ttl_secs,
+        base.auth.max_token_lifetime_secs
     );
     // Auth checks its own sessions in its own Redis (immediate revocation).
     let sessions_check = moing_common::sessions::SessionCheck::new(
@@ -90,6 +91,7 @@ pub async fn run_with(
         &settings.redis.key_prefix,
         Duration::from_millis(base.auth.session_check_ms),
     )?;
+    let verifier = base.auth.verifier(Arc::new(StaticJwks(keys.jwks())));
     let layer = AuthLayer::new(AuthConfig {
         verifier: Arc::new(verifier),
         service_token: base.auth.service_token.as_str().into(),

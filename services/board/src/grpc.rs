@@ -153,6 +153,11 @@ impl BoardService for Board {
         let r = req.into_inner();
         let mut v = moing_common::Validator::new();
         let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        v.check(
+            pb::VoteState::try_from(r.state).is_ok(),
+            "state",
+            "must be a VoteState (OPEN or CLOSED, or unset for all)",
+        );
         v.finish().map_err(crate::error::BoardError::from)?;
         self.members.check(team, me).await?;
         let state = match pb::VoteState::try_from(r.state) {

@@ -777,6 +777,11 @@ impl Board {
     ) -> Result<pb::ListReportedContentResponse, BoardError> {
         let mut v = Validator::new();
         let team = v.id("team_id", &r.team_id).unwrap_or_default();
+        v.check(
+            pb::ReviewState::try_from(r.state).is_ok(),
+            "state",
+            "must be a ReviewState (PENDING, RESTORED or REMOVED, or unset for all)",
+        );
         v.finish()?;
         let access = self.members.check(team, me).await?;
         let state = match pb::ReviewState::try_from(r.state) {

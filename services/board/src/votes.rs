@@ -370,12 +370,9 @@ impl Board {
                 }
                 options.push(text);
             }
-            let closes_at = r
-                .closes_at
-                .as_ref()
-                .and_then(moing_common::convert::from_timestamp);
+            let closes_at = v.timestamp("closes_at", r.closes_at.as_ref());
             v.check(
-                r.closes_at.is_none() || closes_at.is_some_and(|c| c > now),
+                closes_at.is_none_or(|c| c > now),
                 "closes_at",
                 "must be in the future",
             );

@@ -41,6 +41,10 @@ pub enum MissionError {
     UploadTooLarge,
     #[error("upload type not allowed")]
     UploadType,
+    #[error("upload is not an image")]
+    UploadNotImage,
+    #[error("upload already used")]
+    UploadAlreadyUsed,
     #[error("upload scope mismatch")]
     UploadScope,
     #[error("not team leader")]
@@ -170,6 +174,16 @@ impl From<MissionError> for Status {
                 Code::InvalidArgument,
                 "UPLOAD_TYPE_NOT_ALLOWED",
                 "only jpeg, png, webp and heic images are accepted",
+            ),
+            MissionError::UploadNotImage => ApiError::new(
+                Code::InvalidArgument,
+                "UPLOAD_NOT_AN_IMAGE",
+                "the uploaded file is not a JPEG, PNG, WebP or HEIC image",
+            ),
+            MissionError::UploadAlreadyUsed => ApiError::new(
+                Code::AlreadyExists,
+                "UPLOAD_ALREADY_USED",
+                "that photo already backs another proof; upload it again",
             ),
             MissionError::UploadScope => ApiError::new(
                 Code::PermissionDenied,

@@ -21,7 +21,7 @@ use crate::{
     error::MissionError,
     progress::{MissionSpan, Span, Standing, standing},
     reports::{Kind as ReportKind, Reports, View},
-    storage::{MAX_BYTES, Storage, TYPES},
+    storage::{self, MAX_BYTES, SNIFF_BYTES, Storage, TYPES},
     store::{Body, Proof, Store},
 };
 
@@ -266,6 +266,11 @@ impl Missions {
                 if !key.starts_with(&prefix) || key.contains("..") {
                     return Err(MissionError::UploadScope);
                 }
+                // One proof per upload (checked here for a clear answer; the
+                // unique key uk_proof_photo settles races).
+                if self.store.photo_in_use(key).await? {
+                    return Err(MissionError::UploadAlreadyUsed);
+                }
                 let object = self
                     .storage
                     .head(key)
@@ -276,6 +281,16 @@ impl Missions {
                 }
                 if !TYPES.iter().any(|(t, _)| *t == object.content_type) {
                     return Err(MissionError::UploadType);
+                }
+                // The declared type is the client's word: the first bytes must
+                // be an accepted image's signature.
+                let head = self
+                    .storage
+                    .prefix(key, SNIFF_BYTES)
+                    .await?
+                    .ok_or(MissionError::UploadNotFound)?;
+                if storage::sniff(&head).is_none() {
+                    return Err(MissionError::UploadNotImage);
                 }
             }
             _ => {
@@ -401,14 +416,12 @@ impl MissionService for Missions {
         v.check(kind.is_some(), "kind", "must be ONCE or REPEAT");
         let way = Way::from_number(r.way);
         v.check(way.is_some(), "way", "must be TEXT, PHOTO or LINK");
-        let deadline = r
-            .deadline
-            .as_ref()
-            .and_then(moing_common::convert::from_timestamp);
+        let deadline = v.timestamp("deadline", r.deadline.as_ref());
+        let deadline_valid = r.deadline.is_none() || deadline.is_some();
         match kind {
             Some(Kind::Once) => {
                 v.check(
-                    deadline.is_some_and(|d| d > now),
+                    !deadline_valid || deadline.is_some_and(|d| d > now),
                     "deadline",
                     "a ONCE mission needs a future deadline",
                 );
@@ -1346,14 +1359,16 @@ impl MissionService for Missions {
                 ("content", _) => m.content = v.text("mission.content", &input.content, 0, 300),
                 ("rule", _) => m.rule = v.text("mission.rule", &input.rule, 0, 100),
                 ("deadline", Kind::Once) => {
-                    let d = input
-                        .deadline
-                        .as_ref()
-                        .and_then(moing_common::convert::from_timestamp);
+                    let d = v.timestamp("mission.deadline", input.deadline.as_ref());
                     v.check(
-                        d.is_some_and(|d| d > now),
+                        input.deadline.is_some() && d.is_none_or(|d| d > now),
                         "mission.deadline",
                         "must be in the future",
+                    );
+                    v.check(
+                        d.is_none_or(|d| d < now + Duration::days(366)),
+                        "mission.deadline",
+                        "must be within a year",
                     );
                     m.deadline = d.or(m.deadline);
                 }

@@ -91,7 +91,9 @@ const REASONS: [&str; 6] = [
 ];
 
 fn reason_name(n: i32) -> Option<&'static str> {
-    REASONS.get(usize::try_from(n - 1).ok()?).copied()
+    REASONS
+        .get(usize::try_from(n.checked_sub(1)?).ok()?)
+        .copied()
 }
 
 impl Reports {

@@ -25,6 +25,32 @@ pub const TYPES: [(&str, &str); 4] = [
     ("image/heic", "heic"),
 ];
 
+/// Bytes read from an upload to recognise its format.
+pub const SNIFF_BYTES: usize = 16;
+
+/// The accepted content type whose signature `head` (an object's first
+/// bytes) carries: JPEG (`FF D8 FF`), PNG (its 8-byte signature), WebP
+/// (`RIFF....WEBP`) or HEIC (an ISO-BMFF `ftyp` box with a HEIF brand).
+pub fn sniff(head: &[u8]) -> Option<&'static str> {
+    const HEIF_BRANDS: [&[u8; 4]; 8] = [
+        b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+    ];
+    if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if head.len() >= 12 && head.starts_with(b"RIFF") && &head[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if head.len() >= 12
+        && &head[4..8] == b"ftyp"
+        && HEIF_BRANDS.iter().any(|b| &head[8..12] == *b)
+    {
+        Some("image/heic")
+    } else {
+        None
+    }
+}
+
 /// S3 secret keys of development set-ups: the default (devs3) and compose's MinIO.
 pub const DEV_SECRET_KEYS: &[&str] = &["moing-dev-secret", "moing-compose-secret"];
 
@@ -175,6 +201,40 @@ impl Storage {
         }
     }
 
+    /// The first `n` bytes of the object at `key` (fewer when it is shorter),
+    /// or None when nothing was uploaded there.
+    pub async fn prefix(&self, key: &str, n: usize) -> Result<Option<Vec<u8>>, MissionError> {
+        let last = n.saturating_sub(1);
+        let out = match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .range(format!("bytes=0-{last}"))
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) => {
+                let not_found = e.as_service_error().is_some_and(|s| s.is_no_such_key())
+                    || e.raw_response().is_some_and(|r| r.status().as_u16() == 404);
+                if not_found {
+                    return Ok(None);
+                }
+                tracing::warn!(error = %e, "s3 get failed");
+                return Err(MissionError::Unavailable("photo storage"));
+            }
+        };
+        let bytes = out.body.collect().await.map_err(|e| {
+            tracing::warn!(error = %e, "s3 read failed");
+            MissionError::Unavailable("photo storage")
+        })?;
+        let mut bytes = bytes.into_bytes().to_vec();
+        // A server ignoring the range sends the whole object: keep the prefix.
+        bytes.truncate(n);
+        Ok(Some(bytes))
+    }
+
     pub async fn delete(&self, key: &str) -> Result<(), MissionError> {
         self.client
             .delete_object()
@@ -187,5 +247,27 @@ impl Storage {
                 MissionError::Unavailable("photo storage")
             })?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod sniff_tests {
+    use super::sniff;
+
+    #[test]
+    fn recognises_image_signatures_only() {
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]),
+            Some("image/jpeg")
+        );
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), Some("image/heic"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypmif1\0\0\0\0"), Some("image/heic"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0\0\0"), None);
+        assert_eq!(sniff(b"hello, this is text"), None);
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WAVE"), None);
+        assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(&[0xFF, 0xD8]), None);
     }
 }

@@ -395,7 +395,9 @@ impl Store {
                     && db.code().as_deref() == Some("23000")
                 {
                     let msg = db.message().to_owned();
-                    return Err(if msg.contains("uk_proof_once") {
+                    return Err(if msg.contains("uk_proof_photo") {
+                        MissionError::UploadAlreadyUsed
+                    } else if msg.contains("uk_proof_once") {
                         MissionError::AlreadySubmitted
                     } else if msg.contains("uk_proof_day") {
                         MissionError::AlreadyToday
@@ -483,6 +485,17 @@ impl Store {
             Ok(p)
 
         })
+    }
+
+    /// Whether a proof (live or deleted) already holds the photo at `key`. The
+    /// unique key `uk_proof_photo` is what enforces it under concurrency.
+    pub async fn photo_in_use(&self, key: &str) -> Result<bool, MissionError> {
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT 1 FROM proof WHERE photo_key = ? LIMIT 1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(found.is_some())
     }
 
     pub async fn proof(&self, mission: Uuid, id: Uuid) -> Result<Option<Proof>, MissionError> {

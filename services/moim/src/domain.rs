@@ -56,8 +56,8 @@ impl Category {
     }
 
     pub fn from_number(n: i32) -> Option<Self> {
-        usize::try_from(n - 1)
-            .ok()
+        n.checked_sub(1)
+            .and_then(|i| usize::try_from(i).ok())
             .and_then(|i| Self::ALL.get(i).copied())
     }
 }

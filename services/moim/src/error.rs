@@ -27,6 +27,8 @@ pub enum MoimError {
     InviteRevoked,
     #[error("invite used up")]
     InviteUsedUp,
+    #[error("invite predates the caller's removal")]
+    InvitePredatesRemoval,
     #[error("leader must hand over")]
     LeaderMustHandOver,
     #[error("member not in team")]
@@ -103,6 +105,11 @@ impl From<MoimError> for Status {
                 Code::FailedPrecondition,
                 "INVITE_USED_UP",
                 "this invite code has been used up",
+            ),
+            MoimError::InvitePredatesRemoval => ApiError::new(
+                Code::FailedPrecondition,
+                "INVITE_PREDATES_REMOVAL",
+                "you were removed from this team; ask the leader for a new invite code",
             ),
             MoimError::LeaderMustHandOver => ApiError::new(
                 Code::FailedPrecondition,

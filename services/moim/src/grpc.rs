@@ -712,6 +712,7 @@ impl TeamService for Moim {
     ) -> Result<Response<pb::PreviewInviteResponse>, Status> {
         let who = principal(&req)?;
         let now = moing_common::clock::now();
+        self.code_attempt(who.member_id)?;
         let code = domain::normalize_code(&req.get_ref().code).ok_or(MoimError::InviteNotFound)?;
         let invite = self
             .store
@@ -732,6 +733,14 @@ impl TeamService for Moim {
         }
         if invite.max_uses > 0 && invite.use_count >= invite.max_uses {
             return Err(MoimError::InviteUsedUp.into());
+        }
+        if team.writable(now)
+            && self
+                .store
+                .removed_since(team.id, who.member_id, invite.created_at)
+                .await?
+        {
+            return Err(MoimError::InvitePredatesRemoval.into());
         }
         let already = self
             .store

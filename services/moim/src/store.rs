@@ -505,6 +505,36 @@ impl Store {
         self.invite_by_id(team, id).await
     }
 
+    /// Whether the leader removed `member` from `team` at or after `since` (an
+    /// invite's creation): a removed member needs a code made after the removal.
+    async fn removed_after(
+        conn: &mut MySqlConnection,
+        team: Uuid,
+        member: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<bool, MoimError> {
+        let removed: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM membership WHERE team_id = ? AND member_id = ? AND state = 'REMOVED' AND left_at >= ? LIMIT 1",
+        )
+        .bind(team)
+        .bind(member)
+        .bind(since.naive_utc())
+        .fetch_optional(&mut *conn)
+        .await?;
+        Ok(removed.is_some())
+    }
+
+    /// [`Self::removed_after`] outside a transaction (PreviewInvite).
+    pub async fn removed_since(
+        &self,
+        team: Uuid,
+        member: Uuid,
+        since: DateTime<Utc>,
+    ) -> Result<bool, MoimError> {
+        let mut conn = self.pool.acquire().await?;
+        Self::removed_after(&mut conn, team, member, since).await
+    }
+
     /// Joins with a code: every cap checked atomically in one transaction.
     pub async fn join(
         &self,
@@ -539,6 +569,9 @@ impl Store {
             }
             if !team.writable(now) {
                 return Err(MoimError::ReadOnly);
+            }
+            if Self::removed_after(&mut tx, team.id, member, inv.created_at).await? {
+                return Err(MoimError::InvitePredatesRemoval);
             }
             if Self::active_membership_in(&mut tx, team.id, member)
                 .await?
@@ -667,6 +700,19 @@ impl Store {
         Ok(())
     }
 
+    /// NOT_TEAM_LEADER unless `leader` leads `team` (read under its row lock).
+    async fn still_leader(
+        conn: &mut MySqlConnection,
+        team: &Team,
+        leader: Uuid,
+    ) -> Result<(), MoimError> {
+        let m = Self::active_membership_in(conn, team.id, leader).await?;
+        if team.leader_id != leader || m.is_none_or(|m| m.role != Role::Leader) {
+            return Err(MoimError::NotLeader);
+        }
+        Ok(())
+    }
+
     /// Removes a member; returns the new member count.
     pub async fn remove(
         &self,
@@ -680,6 +726,7 @@ impl Store {
             let team = Self::team_in(&mut tx, team_id, true)
                 .await?
                 .ok_or(MoimError::TeamNotFound)?;
+            Self::still_leader(&mut tx, &team, leader).await?;
             if target == leader
                 || Self::active_membership_in(&mut tx, team_id, target)
                     .await?
@@ -719,6 +766,9 @@ impl Store {
             let team = Self::team_in(&mut tx, team_id, true)
                 .await?
                 .ok_or(MoimError::TeamNotFound)?;
+            // Leadership is checked again under the team's row lock: a racing
+            // transfer (or a leave) may have changed it since the caller's check.
+            Self::still_leader(&mut tx, &team, leader).await?;
             if next == leader
                 || Self::active_membership_in(&mut tx, team_id, next)
                     .await?

@@ -417,7 +417,7 @@ impl Cursor {
     pub fn decode(s: &str) -> Option<Self> {
         let (micros, id) = s.split_once('.')?;
         Some(Self {
-            visible_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+            visible_at: moing_common::convert::from_micros(micros.parse().ok()?)?,
             id: Uuid::parse_str(id).ok()?,
         })
     }

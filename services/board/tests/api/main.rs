@@ -4,6 +4,7 @@
 mod blocks;
 mod board;
 mod concurrency;
+mod edges;
 mod helpers;
 mod moderation;
 mod production;

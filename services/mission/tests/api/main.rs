@@ -2,6 +2,7 @@
 //! moim service in process for membership (real MariaDB for both).
 
 mod concurrency;
+mod edges;
 mod helpers;
 mod internal;
 mod missions;

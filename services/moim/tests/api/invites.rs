@@ -1,4 +1,7 @@
-use moing_proto::moing::moim::v1::{ListInvitesRequest, PreviewInviteRequest, RevokeInviteRequest};
+use moing_proto::moing::moim::v1::{
+    LeaveTeamRequest, ListInvitesRequest, PreviewInviteRequest, RemoveTeamMemberRequest,
+    RevokeInviteRequest,
+};
 use tonic::Code;
 
 use crate::helpers::*;
@@ -175,5 +178,90 @@ async fn brute_forcing_codes_finds_nothing_and_trips_the_limit() {
     assert!(
         limited >= 900,
         "the limit trips after 30 attempts a minute: {limited}"
+    );
+}
+
+#[tokio::test]
+async fn a_removed_member_needs_a_code_made_after_the_removal() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, "재가입").await;
+    let old = app.invite(&leader, &team, 0).await;
+    let (removed, left) = (app.member(), app.member());
+    app.join(&removed, &old).await.expect("join");
+    app.join(&left, &old).await.expect("join");
+    app.client
+        .clone()
+        .remove_team_member(as_member(
+            &leader,
+            RemoveTeamMemberRequest {
+                team_id: team.team_id.clone(),
+                member_id: removed.id.to_string(),
+            },
+        ))
+        .await
+        .expect("remove");
+    app.client
+        .clone()
+        .leave_team(as_member(
+            &left,
+            LeaveTeamRequest {
+                team_id: team.team_id.clone(),
+            },
+        ))
+        .await
+        .expect("leave");
+
+    assert_error(
+        app.join(&removed, &old).await,
+        Code::FailedPrecondition,
+        "INVITE_PREDATES_REMOVAL",
+    );
+    assert_error(
+        app.client
+            .clone()
+            .preview_invite(as_member(
+                &removed,
+                PreviewInviteRequest { code: old.clone() },
+            ))
+            .await,
+        Code::FailedPrecondition,
+        "INVITE_PREDATES_REMOVAL",
+    );
+    // Leaving is not a removal: the old code still works.
+    app.join(&left, &old)
+        .await
+        .expect("a member who left rejoins");
+    let fresh = app.invite(&leader, &team, 0).await;
+    app.join(&removed, &fresh)
+        .await
+        .expect("a removed member rejoins with a new code");
+}
+
+#[tokio::test]
+async fn previews_are_rate_limited_like_joins() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let team = app.team(&leader, "미리보기").await;
+    let code = app.invite(&leader, &team, 0).await;
+    let prober = app.member();
+    let mut limited = 0;
+    for _ in 0..100 {
+        let r = app
+            .client
+            .clone()
+            .preview_invite(as_member(
+                &prober,
+                PreviewInviteRequest { code: code.clone() },
+            ))
+            .await;
+        if let Err(s) = r {
+            assert_eq!(s.code(), Code::ResourceExhausted, "{s:?}");
+            limited += 1;
+        }
+    }
+    assert!(
+        limited >= 40,
+        "the limit trips after 30 lookups a minute: {limited}"
     );
 }

@@ -458,3 +458,36 @@ async fn finished_teams_are_announced_once_even_with_two_replicas() {
         "TEAM_READ_ONLY",
     );
 }
+
+#[tokio::test]
+async fn out_of_range_dates_and_enums_are_invalid_arguments() {
+    let app = spawn_app().await;
+    let leader = app.member();
+    let create = |req: moing_proto::moing::moim::v1::CreateTeamRequest| {
+        let mut c = app.client.clone();
+        let req = as_member(&leader, req);
+        async move { c.create_team(req).await }
+    };
+    let day = |year| moing_proto::google::r#type::Date {
+        year,
+        month: 1,
+        day: 1,
+    };
+    let mut far = TestApp::team_request("만년팀");
+    far.start_date = Some(day(10000));
+    far.end_date = Some(moing_proto::google::r#type::Date {
+        year: 10000,
+        month: 6,
+        day: 1,
+    });
+    assert_invalid(create(far).await, &["start_date", "end_date"]);
+    let mut ancient = TestApp::team_request("고대팀");
+    ancient.start_date = Some(day(1));
+    ancient.end_date = Some(day(1));
+    assert_invalid(create(ancient).await, &["start_date", "end_date"]);
+    for category in [i32::MIN, 0, 99, i32::MAX] {
+        let mut bad = TestApp::team_request("분류");
+        bad.category = category;
+        assert_invalid(create(bad).await, &["category"]);
+    }
+}

@@ -276,3 +276,47 @@ async fn retention_purges_rows_older_than_30_days_in_batches() {
         "their push rows went too"
     );
 }
+
+#[tokio::test]
+async fn malformed_and_out_of_range_inputs_are_invalid_arguments() {
+    let app = spawn_app().await;
+    let a = app.member();
+    let id = uuid::Uuid::now_v7().simple();
+    for token in [
+        "garbage".to_owned(),
+        format!("{}.{id}", i64::MAX),
+        format!("{}.{id}", i64::MIN),
+        // 10000-01-01T00:00:00Z and 0001-01-01T00:00:00Z in microseconds.
+        format!("253402300800000000.{id}"),
+        format!("-62135596800000000.{id}"),
+        "1700000000000000.not-an-id".to_owned(),
+    ] {
+        assert_invalid(
+            app.notifications
+                .clone()
+                .list_notifications(as_member(
+                    &a,
+                    ListNotificationsRequest {
+                        page_size: 10,
+                        page_token: token,
+                    },
+                ))
+                .await,
+            &["page_token"],
+        );
+    }
+    for seconds in [253_402_300_800, -62_135_596_800, i64::MAX, i64::MIN] {
+        assert_invalid(
+            app.notifications
+                .clone()
+                .mark_all_notifications_read(as_member(
+                    &a,
+                    MarkAllNotificationsReadRequest {
+                        up_to: Some(prost_types::Timestamp { seconds, nanos: 0 }),
+                    },
+                ))
+                .await,
+            &["up_to"],
+        );
+    }
+}
