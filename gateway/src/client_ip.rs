@@ -22,10 +22,9 @@ impl TrustedProxies {
                 Some((a, b)) => (a, Some(b)),
                 None => (item.as_str(), None),
             };
-            let ip: IpAddr = addr
-                .trim()
-                .parse()
-                .map_err(|_| anyhow::anyhow!("trusted_proxies: {item:?} is not an address or CIDR"))?;
+            let ip: IpAddr = addr.trim().parse().map_err(|_| {
+                anyhow::anyhow!("trusted_proxies: {item:?} is not an address or CIDR")
+            })?;
             let max = if ip.is_ipv4() { 32 } else { 128 };
             let bits = match bits {
                 None => max,
@@ -34,7 +33,9 @@ impl TrustedProxies {
                     .parse::<u8>()
                     .ok()
                     .filter(|b| *b <= max)
-                    .ok_or_else(|| anyhow::anyhow!("trusted_proxies: bad prefix length in {item:?}"))?,
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("trusted_proxies: bad prefix length in {item:?}")
+                    })?,
             };
             nets.push((ip, bits));
         }
@@ -43,11 +44,17 @@ impl TrustedProxies {
 
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);
-        self.0.iter().any(|(net, bits)| match (canonical(*net), ip) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => prefix_eq(u32::from(n).into(), u32::from(a).into(), 32, *bits),
-            (IpAddr::V6(n), IpAddr::V6(a)) => prefix_eq(u128::from(n), u128::from(a), 128, *bits),
-            _ => false,
-        })
+        self.0
+            .iter()
+            .any(|(net, bits)| match (canonical(*net), ip) {
+                (IpAddr::V4(n), IpAddr::V4(a)) => {
+                    prefix_eq(u32::from(n).into(), u32::from(a).into(), 32, *bits)
+                }
+                (IpAddr::V6(n), IpAddr::V6(a)) => {
+                    prefix_eq(u128::from(n), u128::from(a), 128, *bits)
+                }
+                _ => false,
+            })
     }
 
     /// The client's address for a request from `peer` carrying `forwarded_for`.
@@ -99,21 +106,36 @@ mod tests {
     fn the_header_counts_only_from_a_trusted_peer() {
         let t = TrustedProxies::parse(&["10.0.0.0/8".into(), "::1".into()]).expect("parse");
         // Untrusted peer: its header is ignored.
-        assert_eq!(t.client(ip("203.0.113.9"), Some("1.2.3.4")), ip("203.0.113.9"));
+        assert_eq!(
+            t.client(ip("203.0.113.9"), Some("1.2.3.4")),
+            ip("203.0.113.9")
+        );
         // Trusted peer: the rightmost untrusted hop.
-        assert_eq!(t.client(ip("10.1.2.3"), Some("1.2.3.4, 198.51.100.7")), ip("198.51.100.7"));
+        assert_eq!(
+            t.client(ip("10.1.2.3"), Some("1.2.3.4, 198.51.100.7")),
+            ip("198.51.100.7")
+        );
         assert_eq!(
             t.client(ip("10.1.2.3"), Some("1.2.3.4, 198.51.100.7, 10.9.9.9")),
             ip("198.51.100.7")
         );
         // A client's own spoofed entries sit left of the hop Envoy appended.
-        assert_eq!(t.client(ip("10.1.2.3"), Some("6.6.6.6, 192.0.2.1")), ip("192.0.2.1"));
+        assert_eq!(
+            t.client(ip("10.1.2.3"), Some("6.6.6.6, 192.0.2.1")),
+            ip("192.0.2.1")
+        );
         // No header: the proxy itself.
         assert_eq!(t.client(ip("10.1.2.3"), None), ip("10.1.2.3"));
         // Garbage stops the walk.
-        assert_eq!(t.client(ip("10.1.2.3"), Some("1.1.1.1, junk")), ip("10.1.2.3"));
+        assert_eq!(
+            t.client(ip("10.1.2.3"), Some("1.1.1.1, junk")),
+            ip("10.1.2.3")
+        );
         assert_eq!(t.client(ip("::1"), Some("2001:db8::1")), ip("2001:db8::1"));
-        assert_eq!(t.client(ip("::ffff:10.0.0.1"), Some("192.0.2.5")), ip("192.0.2.5"));
+        assert_eq!(
+            t.client(ip("::ffff:10.0.0.1"), Some("192.0.2.5")),
+            ip("192.0.2.5")
+        );
         assert!(TrustedProxies::parse(&["10.0.0.0/33".into()]).is_err());
         assert!(TrustedProxies::parse(&["nope".into()]).is_err());
     }

@@ -33,7 +33,11 @@ impl GrpcProxy {
 /// The client address as the services should see it: the TCP peer, or, behind
 /// a trusted proxy, the client it forwarded for (`client_ip`).
 pub fn client_address<B>(req: &Request<B>, trusted: &TrustedProxies) -> String {
-    let Some(peer) = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()) else {
+    let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    else {
         return "unknown".into();
     };
     let forwarded = req

@@ -335,12 +335,20 @@ impl App {
         .to_string();
         let req = http::Request::builder()
             .method("POST")
-            .uri(format!("{}/v1/auth/sign-in", self.cluster.endpoint("gateway")))
+            .uri(format!(
+                "{}/v1/auth/sign-in",
+                self.cluster.endpoint("gateway")
+            ))
             .header("content-type", "application/json")
             .header("x-forwarded-for", forwarded_for)
             .body(Full::new(bytes::Bytes::from(body)))
             .expect("request");
-        self.http.request(req).await.expect("response").status().as_u16()
+        self.http
+            .request(req)
+            .await
+            .expect("response")
+            .status()
+            .as_u16()
     }
 }
 
@@ -368,7 +376,10 @@ async fn two_clients_behind_a_trusted_proxy_are_limited_separately() {
     let first = accepted_until_limited(&app, |_| "6.6.6.6, 198.51.100.1".into()).await;
     assert!(first >= SIGN_IN_LIMIT, "limited after {first}");
     // The second client behind the same proxy is not, whatever the first spoofed.
-    assert_eq!(app.sign_in_from("198.51.100.1, 198.51.100.2", 100).await, 200);
+    assert_eq!(
+        app.sign_in_from("198.51.100.1, 198.51.100.2", 100).await,
+        200
+    );
 }
 
 #[tokio::test]

@@ -43,7 +43,10 @@ pub fn today_in<Tz: TimeZone>(zone: &Tz) -> NaiveDate {
 /// How far the process clock is from the system clock (zero in production).
 pub fn offset() -> Duration {
     *OFFSET.get_or_init(|| {
-        let shifted = match std::env::var(OFFSET_ENV).ok().filter(|v| !v.trim().is_empty()) {
+        let shifted = match std::env::var(OFFSET_ENV)
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
             Some(secs) => match secs.trim().parse::<i64>() {
                 Ok(secs) => Some(Duration::seconds(secs)),
                 Err(_) => panic!("{OFFSET_ENV}={secs:?}: expected whole seconds"),

@@ -134,15 +134,19 @@ pub struct AuthSettings {
 
 impl AuthSettings {
     /// The live-session check these settings ask for (None when no Redis is set).
-    pub fn session_check(&self) -> anyhow::Result<Option<std::sync::Arc<crate::sessions::SessionCheck>>> {
+    pub fn session_check(
+        &self,
+    ) -> anyhow::Result<Option<std::sync::Arc<crate::sessions::SessionCheck>>> {
         if self.sessions_redis_url.trim().is_empty() {
             return Ok(None);
         }
-        Ok(Some(std::sync::Arc::new(crate::sessions::SessionCheck::new(
-            &self.sessions_redis_url,
-            &self.sessions_key_prefix,
-            Duration::from_millis(self.session_check_ms),
-        )?)))
+        Ok(Some(std::sync::Arc::new(
+            crate::sessions::SessionCheck::new(
+                &self.sessions_redis_url,
+                &self.sessions_key_prefix,
+                Duration::from_millis(self.session_check_ms),
+            )?,
+        )))
     }
 
     /// A verifier of access tokens from `source` with these settings.

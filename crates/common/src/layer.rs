@@ -122,7 +122,10 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 
 /// Whether a call carries the service credential (the gateway vouching for the
 /// `x-forwarded-for` it sets, or an internal caller).
-pub fn holds_service_credential(metadata: &tonic::metadata::MetadataMap, service_token: &str) -> bool {
+pub fn holds_service_credential(
+    metadata: &tonic::metadata::MetadataMap,
+    service_token: &str,
+) -> bool {
     !service_token.is_empty()
         && metadata
             .get(SERVICE_TOKEN_HEADER)

@@ -363,13 +363,12 @@ pub async fn mark_processed(
     conn: &mut MySqlConnection,
     event_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT IGNORE INTO processed_event (event_id, processed_at) VALUES (?, ?)",
-    )
-    .bind(event_id)
-    .bind(crate::clock::now().naive_utc())
-    .execute(&mut *conn)
-    .await?;
+    let done =
+        sqlx::query("INSERT IGNORE INTO processed_event (event_id, processed_at) VALUES (?, ?)")
+            .bind(event_id)
+            .bind(crate::clock::now().naive_utc())
+            .execute(&mut *conn)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 

@@ -162,6 +162,63 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
         json!("REFRESH_TOKEN_REUSED"),
         "{refused}"
     );
+    // Invite codes are credentials to a team: they sit in REST paths, and must
+    // reach neither log lines nor span attributes. (The reuse above ended the
+    // session of `access`: a fresh member hosts.)
+    let host = stack.member("초대주인").await;
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).expect("kst");
+    let today = moing_common::clock::today_in(&kst);
+    let date = |days: i64| {
+        let x = today + chrono::Duration::days(days);
+        json!({"year": chrono::Datelike::year(&x), "month": chrono::Datelike::month(&x),
+            "day": chrono::Datelike::day(&x)})
+    };
+    let (s, team) = stack
+        .call(
+            "POST",
+            "/v1/teams",
+            Some(&host),
+            &[],
+            Some(
+                json!({"name": "초대코드", "category": "TEAM_CATEGORY_STUDY",
+                "startDate": date(0), "endDate": date(30)}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 200, "{team}");
+    let team_id = team["team"]["teamId"].as_str().expect("team id");
+    let (s, invite) = stack
+        .call(
+            "POST",
+            &format!("/v1/teams/{team_id}/invites"),
+            Some(&host),
+            &[],
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{invite}");
+    let code = invite["invite"]["code"].as_str().expect("code").to_owned();
+    let guest = stack.member("초대손님").await;
+    let (s, preview) = stack
+        .call(
+            "GET",
+            &format!("/v1/invites/{code}"),
+            Some(&guest),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{preview}");
+    let (s, joined) = stack
+        .call(
+            "POST",
+            &format!("/v1/invites/{code}:accept"),
+            Some(&guest),
+            &[],
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(s, 200, "{joined}");
     stack.cluster.stop().await.expect("clean stop");
 
     let text = capture.text();
@@ -175,6 +232,7 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
         ("refresh token", refresh.as_str()),
         ("rotated refresh token", new_refresh.as_str()),
         ("push token", push_token.as_str()),
+        ("invite code", code.as_str()),
     ];
     for (what, secret) in secrets {
         assert!(!secret.is_empty(), "{what} was captured");

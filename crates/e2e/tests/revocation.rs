@@ -33,7 +33,10 @@ async fn refused_within(stack: &Stack, token: &str, team: &str, limit: Duration)
             // Auth may also say so itself (a withdrawn account); the others can
             // only know through the session check.
             if path != "/v1/members/me" {
-                assert!(body.to_string().contains("SESSION_REVOKED"), "{path}: {body}");
+                assert!(
+                    body.to_string().contains("SESSION_REVOKED"),
+                    "{path}: {body}"
+                );
             }
         }
         if all {
@@ -59,7 +62,13 @@ async fn sign_out_and_withdrawal_stop_the_access_token_on_every_service_within_a
 
     // Sign-out: the token dies everywhere; the device cannot be re-registered with it.
     let (s, body) = stack
-        .call("POST", "/v1/auth/sign-out", Some(&leader), &[], Some(serde_json::json!({})))
+        .call(
+            "POST",
+            "/v1/auth/sign-out",
+            Some(&leader),
+            &[],
+            Some(serde_json::json!({})),
+        )
         .await;
     assert_eq!(s, 200, "{body}");
     let took = refused_within(&stack, &leader, &team, Duration::from_secs(1)).await;
@@ -75,13 +84,25 @@ async fn sign_out_and_withdrawal_stop_the_access_token_on_every_service_within_a
         .await;
     assert_eq!(s, 401, "RegisterDevice after sign-out: {body}");
     let (s, body) = stack
-        .call("POST", "/v1/teams", Some(&leader), &[], Some(serde_json::json!({"name": "몰래"})))
+        .call(
+            "POST",
+            "/v1/teams",
+            Some(&leader),
+            &[],
+            Some(serde_json::json!({"name": "몰래"})),
+        )
         .await;
     assert_eq!(s, 401, "CreateTeam after sign-out: {body}");
 
     // Withdrawal: the same for every session of the member.
     let (s, body) = stack
-        .call("POST", "/v1/members/me:withdraw", Some(&joiner), &[], Some(serde_json::json!({})))
+        .call(
+            "POST",
+            "/v1/members/me:withdraw",
+            Some(&joiner),
+            &[],
+            Some(serde_json::json!({})),
+        )
         .await;
     assert_eq!(s, 200, "{body}");
     let took = refused_within(&stack, &joiner, &team, Duration::from_secs(1)).await;

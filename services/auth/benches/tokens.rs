@@ -77,8 +77,17 @@ async fn main() -> anyhow::Result<()> {
         let key = format!("{}sess:{session}", redis.prefix);
         let client = redis::Client::open(redis.url.as_str())?;
         let mut c = client.get_multiplexed_async_connection().await?;
-        redis::cmd("HSET").arg(&key).arg("member").arg("x").query_async::<()>(&mut c).await?;
-        let cached = moing_common::sessions::SessionCheck::new(&redis.url, &redis.prefix, Duration::from_millis(500))?;
+        redis::cmd("HSET")
+            .arg(&key)
+            .arg("member")
+            .arg("x")
+            .query_async::<()>(&mut c)
+            .await?;
+        let cached = moing_common::sessions::SessionCheck::new(
+            &redis.url,
+            &redis.prefix,
+            Duration::from_millis(500),
+        )?;
         cached.state(session).await;
         let n = 200_000;
         let start = Instant::now();
@@ -87,7 +96,8 @@ async fn main() -> anyhow::Result<()> {
         }
         let per = start.elapsed() / n;
         println!("session check, cached answer: {per:?} per call");
-        let uncached = moing_common::sessions::SessionCheck::new(&redis.url, &redis.prefix, Duration::ZERO)?;
+        let uncached =
+            moing_common::sessions::SessionCheck::new(&redis.url, &redis.prefix, Duration::ZERO)?;
         uncached.state(session).await;
         let mut samples = Vec::new();
         for _ in 0..5_000 {
@@ -95,8 +105,14 @@ async fn main() -> anyhow::Result<()> {
             uncached.state(session).await;
             samples.push(t.elapsed());
         }
-        report("session check, Redis EXISTS (answer older than 500 ms)", samples);
-        redis::cmd("DEL").arg(&key).query_async::<()>(&mut c).await?;
+        report(
+            "session check, Redis EXISTS (answer older than 500 ms)",
+            samples,
+        );
+        redis::cmd("DEL")
+            .arg(&key)
+            .query_async::<()>(&mut c)
+            .await?;
     }
 
     // 2. RefreshToken end to end (gRPC → Redis Lua rotation → MariaDB member read → signing).

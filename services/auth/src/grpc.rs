@@ -404,7 +404,11 @@ impl AuthService for Auth {
             .await?;
         if let Some(family) = self.sessions.family_of(&token).await? {
             self.sessions
-                .limit("refresh-family", &family.to_string(), self.limits.refresh_per_family)
+                .limit(
+                    "refresh-family",
+                    &family.to_string(),
+                    self.limits.refresh_per_family,
+                )
                 .await?;
         }
         let (rotation, issued) = self.sessions.rotate(&token).await?;
