@@ -38,3 +38,38 @@ async fn sign_in_is_rate_limited_per_address() {
         .expect("retry information");
     assert!((1..=60).contains(&retry));
 }
+
+/// Refreshes of one token family (one session) are limited whoever presents
+/// them: spreading a leaked token over many addresses does not help. The
+/// gateway states each client's address (with the service credential).
+#[tokio::test]
+async fn refresh_is_limited_per_token_family_across_addresses() {
+    use moing_proto::moing::auth::v1::RefreshTokenRequest;
+    let app = spawn_app().await;
+    let signed_in = app.dev_sign_in("family").await;
+    let mut refresh = signed_in.tokens.expect("tokens").refresh_token;
+    // 20 a minute per family; a fixed window may straddle a minute once.
+    for n in 0..=40 {
+        let mut req = tonic::Request::new(RefreshTokenRequest {
+            refresh_token: refresh.clone(),
+        });
+        req.metadata_mut().insert(
+            "x-moing-service-token",
+            app.service_token.parse().expect("header"),
+        );
+        req.metadata_mut().insert(
+            "x-forwarded-for",
+            format!("198.51.100.{n}").parse().expect("header"),
+        );
+        match app.client.clone().refresh_token(req).await {
+            Ok(r) => refresh = r.into_inner().tokens.expect("tokens").refresh_token,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert_eq!(status_reason(&status).as_deref(), Some("RATE_LIMITED"));
+                assert!(n >= 20, "limited after {n} refreshes");
+                return;
+            }
+        }
+    }
+    panic!("41 refreshes of one family from 41 addresses were all accepted");
+}
