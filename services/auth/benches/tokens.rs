@@ -124,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
     settings.redis.key_prefix = redis.prefix.clone();
     settings.limits.sign_in_per_address = u32::MAX;
     settings.limits.refresh_per_address = u32::MAX;
+    settings.limits.refresh_per_family = u32::MAX;
     settings.state_dir =
         std::env::temp_dir().join(format!("moing-bench-{}", Uuid::new_v4().simple()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
