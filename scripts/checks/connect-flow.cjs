@@ -38,7 +38,7 @@ async function main() {
   await expectCode(auth.getMyProfile({}, pending), Code.PermissionDenied, "pending member reads profile");
 
   const up = await auth.signUp({ nickname }, pending);
-  const active = { headers: { authorization: `Bearer ${up.accessToken}` } };
+  let active = { headers: { authorization: `Bearer ${up.accessToken}` } };
   const me = await auth.getMyProfile({}, active);
   if (me.member.nickname !== nickname) throw new Error("profile nickname mismatch");
   const sessions = await auth.listSessions({ pageSize: 10 }, active);
@@ -55,7 +55,15 @@ async function main() {
     Code.Unauthenticated,
     "token of a revoked family",
   );
+  // The replay ended the session: its access token stops at once (revocation).
+  await expectCode(auth.getMyProfile({}, active), Code.Unauthenticated, "access token of a revoked family");
   await expectCode(auth.getMyProfile({}), Code.Unauthenticated, "no token");
+  const again = await auth.signIn({
+    credential: { case: "development", value: { nickname } },
+    device: { name: "connect-node", platform: 3 },
+  });
+  if (again.signUpRequired) throw new Error("the member signs in again, already signed up");
+  active = { headers: { authorization: `Bearer ${again.tokens.accessToken}` } };
   // Teams (moim): create one, invite, preview and see it listed.
   const today = new Date(Date.now() + 9 * 3600 * 1000);
   const date = (d) => ({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() });
