@@ -48,14 +48,7 @@ fn sample(text: &str, series: &str) -> Option<f64> {
 
 /// A date `offset_days` from today in Seoul (the default team time zone).
 fn date(offset_days: i64) -> Option<moing_proto::google::r#type::Date> {
-    use chrono::Datelike;
-    let d = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive()
-        + chrono::Duration::days(offset_days);
-    Some(moing_proto::google::r#type::Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
+    moing_testkit::seoul_date(offset_days)
 }
 
 fn db_via(url: &str, addr: SocketAddr) -> (SocketAddr, String) {

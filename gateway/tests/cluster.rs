@@ -106,9 +106,7 @@ async fn withdrawal_flows_from_auth_to_moim_through_the_outbox() {
 
     let leader = member(&http, &base, "리더").await;
     let joiner = member(&http, &base, "떠날이").await;
-    let today =
-        moing_common::clock::today_in(&chrono::FixedOffset::east_opt(9 * 3600).expect("kst"))
-            + chrono::Duration::days(1);
+    let today = moing_testkit::seoul_today() + chrono::Duration::days(1);
     let d = |days: i64| {
         let x = today + chrono::Duration::days(days);
         json!({"year": chrono::Datelike::year(&x), "month": chrono::Datelike::month(&x), "day": chrono::Datelike::day(&x)})

@@ -166,8 +166,7 @@ async fn logs_carry_ids_and_never_secrets_or_personal_data() {
     // reach neither log lines nor span attributes. (The reuse above ended the
     // session of `access`: a fresh member hosts.)
     let host = stack.member("초대주인").await;
-    let kst = chrono::FixedOffset::east_opt(9 * 3600).expect("kst");
-    let today = moing_common::clock::today_in(&kst);
+    let today = moing_testkit::seoul_today();
     let date = |days: i64| {
         let x = today + chrono::Duration::days(days);
         json!({"year": chrono::Datelike::year(&x), "month": chrono::Datelike::month(&x),

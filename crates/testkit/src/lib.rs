@@ -15,6 +15,7 @@
 
 mod assert;
 mod cluster;
+pub mod concurrency;
 mod db;
 mod fcm;
 mod outage;
@@ -32,7 +33,7 @@ pub use outage::Outage;
 pub use providers::{KakaoProvider, OidcProvider};
 pub use redis_ns::TestRedis;
 pub use s3::S3Server;
-pub use teams::{bearer, create_team, join_team, seoul_date};
+pub use teams::{bearer, create_team, join_team, seoul_date, seoul_today};
 pub use tokens::Tokens;
 
 /// Installs a test log subscriber once (honours `RUST_LOG`).

@@ -21,9 +21,15 @@ pub fn bearer<T>(token: &str, msg: T) -> Request<T> {
     req
 }
 
+/// Today in Seoul (the default team zone, UTC+9 all year) by the process clock.
+pub fn seoul_today() -> chrono::NaiveDate {
+    let kst = chrono::FixedOffset::east_opt(9 * 3600).expect("UTC+9 is a valid offset");
+    moing_common::clock::today_in(&kst)
+}
+
 /// Today in Seoul plus `offset` days.
 pub fn seoul_date(offset: i64) -> Option<Date> {
-    let d = (moing_common::clock::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
+    let d = seoul_today() + Duration::days(offset);
     Some(Date {
         year: d.year(),
         month: d.month() as i32,

@@ -171,8 +171,7 @@ impl Stack {
     /// A team led by `leader` that `joiner` joined by invite: its id.
     pub async fn team_with(&self, leader: &str, joiner: &str) -> String {
         // The team's zone (Asia/Seoul) decides "today", not UTC.
-        let today =
-            moing_common::clock::today_in(&chrono::FixedOffset::east_opt(9 * 3600).expect("kst"));
+        let today = moing_testkit::seoul_today();
         let d = |days: i64| {
             let x = today + chrono::Duration::days(days);
             json!({"year": chrono::Datelike::year(&x), "month": chrono::Datelike::month(&x),

@@ -9,7 +9,7 @@ use crate::helpers::*;
 /// only test the API's speed.
 async fn seed_posts(app: &TestApp, team: &str, authors: &[&Member], n: usize) {
     let team = Uuid::parse_str(team).expect("team id");
-    let start = chrono::Utc::now().naive_utc() - chrono::Duration::hours(1);
+    let start = moing_common::clock::now().naive_utc() - chrono::Duration::hours(1);
     for chunk in (0..n).collect::<Vec<_>>().chunks(200) {
         let marks = vec!["(?, ?, ?, ?, ?, 0, ?)"; chunk.len()].join(", ");
         let sql = format!(
@@ -103,7 +103,7 @@ async fn a_thousand_posts_page_through_and_a_blocked_author_stays_hidden() {
     let post = &filtered[0];
     let post_id = Uuid::parse_str(&post.post_id).expect("post id");
     let team_id = Uuid::parse_str(&team).expect("team id");
-    let now = chrono::Utc::now().naive_utc();
+    let now = moing_common::clock::now().naive_utc();
     for i in 0..600 {
         let author = if i % 3 == 0 { &spammer } else { &writer };
         sqlx::query("INSERT INTO post_comment (id, post_id, team_id, author_id, content, created_at) VALUES (?, ?, ?, ?, ?, ?)")

@@ -13,56 +13,14 @@ use std::{
 
 use futures::future::join_all;
 use moing_proto::moing::board::v1::*;
-use tonic::{Code, Response, Status};
+use tonic::Status;
+
+use moing_testkit::concurrency::{retries, settle};
 
 use crate::helpers::*;
 
 const ROUNDS: usize = 3;
 const VOTERS: usize = 8;
-
-/// Runs `call` until it answers something other than ABORTED (at most 5 times,
-/// as a client would) and fails the test on INTERNAL or UNKNOWN.
-async fn settle<T, F, Fut>(what: &str, aborted: &AtomicUsize, mut call: F) -> Result<T, Status>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Response<T>, Status>>,
-{
-    for _ in 0..5 {
-        match call().await {
-            Err(s) if s.code() == Code::Aborted => {
-                assert_eq!(
-                    moing_common::error::status_reason(&s).as_deref(),
-                    Some("CONCURRENT_UPDATE"),
-                    "{what}: {s:?}"
-                );
-                aborted.fetch_add(1, Ordering::Relaxed);
-            }
-            other => {
-                if let Err(s) = &other {
-                    assert!(
-                        !matches!(s.code(), Code::Internal | Code::Unknown),
-                        "{what} answered {s:?}"
-                    );
-                }
-                return other.map(Response::into_inner);
-            }
-        }
-    }
-    panic!("{what}: still ABORTED after 5 tries");
-}
-
-/// `moing_db_transaction_retries_total` per transaction, from this process's registry.
-fn retries() -> BTreeMap<String, u64> {
-    moing_common::metrics::render()
-        .lines()
-        .filter_map(|l| l.strip_prefix("moing_db_transaction_retries_total{"))
-        .filter_map(|l| {
-            let (labels, n) = l.rsplit_once("} ")?;
-            let name = labels.split('"').nth(1)?.to_owned();
-            Some((name, n.trim().parse().ok()?))
-        })
-        .collect()
-}
 
 fn cast(team: &str, vote: &str, options: &[&String]) -> CastVoteRequest {
     CastVoteRequest {

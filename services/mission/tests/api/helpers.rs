@@ -34,8 +34,7 @@ pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
 /// Days left in this Monday–Sunday week in Seoul, today included (a REPEAT
 /// mission created today requires at most that many proofs this week).
 pub fn week_days_left() -> i32 {
-    7 - (moing_common::clock::now() + Duration::hours(9))
-        .date_naive()
+    7 - moing_testkit::seoul_today()
         .weekday()
         .num_days_from_monday() as i32
 }

@@ -1,6 +1,6 @@
 //! GetTeamProgress, the goal board's feed: totals, series, member statuses.
 
-use chrono::{Datelike, Duration};
+use chrono::Duration;
 use moing_proto::{
     google::r#type::Date,
     moing::mission::v1::{
@@ -13,12 +13,7 @@ use tonic::{Code, Request};
 use crate::helpers::*;
 
 fn seoul_day(offset: i64) -> Date {
-    let d = (moing_common::clock::now() + Duration::hours(9)).date_naive() + Duration::days(offset);
-    Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    }
+    moing_testkit::seoul_date(offset).expect("date")
 }
 
 #[tokio::test]
@@ -209,7 +204,7 @@ async fn the_progress_query_reads_one_covering_index_range() {
         .await
         .expect("mission");
     let team_id = uuid::Uuid::parse_str(&team).expect("uuid");
-    let today = (moing_common::clock::now() + Duration::hours(9)).date_naive();
+    let today = moing_testkit::seoul_today();
     // Enough rows that the optimizer's choice is not a toss-up.
     for i in 0..200 {
         sqlx::query("INSERT INTO proof (id, team_id, mission_id, member_id, status, way, day, week_start, week_slot, is_once, created_at) VALUES (?, ?, ?, ?, 'DONE', 'TEXT', ?, ?, 0, 0, NOW(6))")

@@ -1,4 +1,3 @@
-use chrono::{Datelike, Duration};
 use moing_common::{layer::AccessPolicy, token::MemberState};
 use moing_moim::{config::Settings, startup};
 use moing_proto::{
@@ -67,13 +66,7 @@ pub struct Member {
 }
 
 pub fn date(offset_days: i64) -> Option<Date> {
-    let d = (moing_common::clock::now() + Duration::hours(9)).date_naive()
-        + Duration::days(offset_days);
-    Some(Date {
-        year: d.year(),
-        month: d.month() as i32,
-        day: d.day() as i32,
-    })
+    moing_testkit::seoul_date(offset_days)
 }
 
 pub fn as_member<T>(m: &Member, msg: T) -> Request<T> {
