@@ -16,7 +16,6 @@
 //!   on the admin port (`admin.listen`, 9080 in development).
 
 pub mod client_ip;
-pub mod codec;
 pub mod config;
 pub mod edge;
 pub mod errors;

@@ -14,8 +14,9 @@ use prost::Message;
 use prost_reflect::DynamicMessage;
 use tonic::{Code, Status, client::Grpc, metadata::MetadataValue};
 
+use moing_common::codec::RawCodec;
+
 use crate::{
-    codec::RawCodec,
     errors::{error_response, plain_error},
     proxy::client_address,
     routes::{Lookup, lookup},

@@ -123,6 +123,22 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+/// Longest message, field path or description sent back: errors may echo what
+/// the client sent (a field-mask path, a value), and the answer travels in HTTP/2
+/// trailers, whose size the peer limits.
+const ECHO_LIMIT: usize = 256;
+/// Bytes of field violations sent in one answer (the rest are dropped): with the
+/// message, the trailers stay well under the 16 KiB a client accepts.
+const VIOLATION_BUDGET: usize = 4 * 1024;
+
+/// `text` cut to [`ECHO_LIMIT`] characters, marked with `…` when cut.
+fn clip(text: String) -> String {
+    match text.char_indices().nth(ECHO_LIMIT) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
         let mut details = ErrorDetails::new();
@@ -131,12 +147,20 @@ impl From<ApiError> for Status {
             ERROR_DOMAIN,
             e.metadata
                 .into_iter()
+                .map(|(k, v)| (k, clip(v)))
                 .collect::<std::collections::HashMap<_, _>>(),
         );
+        let mut budget = VIOLATION_BUDGET;
         for v in e.violations {
-            details.add_bad_request_violation(v.field, v.description);
+            let (field, description) = (clip(v.field), clip(v.description));
+            let size = field.len() + description.len();
+            if size > budget {
+                break;
+            }
+            budget -= size;
+            details.add_bad_request_violation(field, description);
         }
-        Status::with_error_details(e.code, e.message, details)
+        Status::with_error_details(e.code, clip(e.message), details)
     }
 }
 
@@ -312,6 +336,27 @@ mod tests {
         assert_eq!(
             status_violation_fields(&status),
             vec!["team.name".to_owned(), "team.introduction".to_owned()]
+        );
+    }
+
+    #[test]
+    fn echoed_input_is_clipped_to_fit_trailers() {
+        let path = "가".repeat(5_000);
+        let violations = (0..100)
+            .map(|_| FieldViolation {
+                field: path.clone(),
+                description: format!("unknown path {path}"),
+            })
+            .collect();
+        let status = Status::from(ApiError::invalid(violations));
+        assert!(status.message().chars().count() <= ECHO_LIMIT + 1);
+        let fields = status_violation_fields(&status);
+        assert!(!fields.is_empty() && fields.len() < 100, "{}", fields.len());
+        assert!(fields.iter().all(|f| f.chars().count() == ECHO_LIMIT + 1));
+        assert!(
+            status.details().len() < 6 * 1024,
+            "{}",
+            status.details().len()
         );
     }
 

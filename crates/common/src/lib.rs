@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: layered settings (defaults ← TOML ← `MOING_*` env) and shared sections.
 //! - [`clock`]: the one source of "now" (system clock, shiftable in tests by `MOING_CLOCK_AT`).
+//! - [`codec`]: the pass-through gRPC codec (encoded bytes in, encoded bytes out).
 //! - [`convert`]: chrono ⇄ protobuf time types.
 //! - [`telemetry`]: tracing subscriber set-up.
 //! - [`error`]: the error-code model: gRPC status + `ErrorInfo` reason + `BadRequest`.
@@ -24,6 +25,7 @@
 pub mod admin;
 pub mod client;
 pub mod clock;
+pub mod codec;
 pub mod config;
 pub mod convert;
 pub mod db;

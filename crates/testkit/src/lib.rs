@@ -7,6 +7,7 @@
 //! - [`FcmServer`]: an FCM HTTP v1 stand-in (OAuth grant, messages:send, FCM's errors).
 //! - [`Tokens`]: a signing key and signed access tokens, with a matching verifier.
 //! - [`assert_status`], [`assert_invalid`]: checks of the error model on failed calls.
+//! - [`fuzz`]: a property test over every method of a service (generated requests).
 //! - [`Cluster`]: binds port 0 for each named service first, then starts them, so
 //!   every service knows every endpoint and nobody waits with `sleep`.
 //!
@@ -18,6 +19,7 @@ mod cluster;
 pub mod concurrency;
 mod db;
 mod fcm;
+pub mod fuzz;
 mod outage;
 mod providers;
 mod redis_ns;

@@ -32,6 +32,7 @@ impl LeadershipCheck for Leadership {
 }
 
 pub struct TestApp {
+    pub channel: Channel,
     pub client: AuthServiceClient<Channel>,
     pub internal: AuthInternalServiceClient<Channel>,
     pub db: TestDb,
@@ -161,7 +162,8 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     // migrations finish and the server accepts, so no polling is needed.
     TestApp {
         client: AuthServiceClient::new(channel.clone()),
-        internal: AuthInternalServiceClient::new(channel),
+        internal: AuthInternalServiceClient::new(channel.clone()),
+        channel,
         db,
         kakao,
         google,

@@ -2,6 +2,7 @@
 //! real MariaDB and Redis and local provider stand-ins.
 
 mod concurrency;
+mod fuzz;
 mod helpers;
 mod limits;
 mod profile;

@@ -13,6 +13,7 @@ use uuid::Uuid;
 pub use moing_testkit::{assert_invalid, assert_status};
 
 pub struct TestApp {
+    pub channel: Channel,
     pub board: BoardServiceClient<Channel>,
     pub missions: MissionServiceClient<Channel>,
     pub teams: TeamServiceClient<Channel>,
@@ -109,8 +110,10 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
             moing_board::startup::run_with(board, l, stop, layer)
         })
         .expect("board");
+    let board_channel = channel(cluster.endpoint("board")).await;
     TestApp {
-        board: BoardServiceClient::new(channel(cluster.endpoint("board")).await),
+        board: BoardServiceClient::new(board_channel.clone()),
+        channel: board_channel,
         missions: MissionServiceClient::new(channel(cluster.endpoint("mission")).await),
         teams: TeamServiceClient::new(channel(cluster.endpoint("moim")).await),
         tokens,

@@ -11,6 +11,7 @@ use tonic::{Request, Status, transport::Channel};
 use uuid::Uuid;
 
 pub struct TestApp {
+    pub channel: Channel,
     pub missions: MissionServiceClient<Channel>,
     pub internal: moing_proto::moing::mission::v1::mission_internal_service_client::MissionInternalServiceClient<Channel>,
     pub teams: TeamServiceClient<Channel>,
@@ -76,7 +77,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("connect");
     let missions = MissionServiceClient::new(mission_channel.clone());
-    let internal = moing_proto::moing::mission::v1::mission_internal_service_client::MissionInternalServiceClient::new(mission_channel);
+    let internal = moing_proto::moing::mission::v1::mission_internal_service_client::MissionInternalServiceClient::new(mission_channel.clone());
     let teams = TeamServiceClient::new(
         Channel::from_shared(cluster.endpoint("moim"))
             .expect("uri")
@@ -85,6 +86,7 @@ pub async fn spawn_app() -> TestApp {
             .expect("connect"),
     );
     TestApp {
+        channel: mission_channel.clone(),
         missions,
         internal,
         teams,

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod edges;
+mod fuzz;
 mod helpers;
 mod internal;
 mod missions;

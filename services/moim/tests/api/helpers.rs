@@ -15,6 +15,7 @@ use tonic::{Request, Status, transport::Channel};
 use uuid::Uuid;
 
 pub struct TestApp {
+    pub channel: Channel,
     pub client: TeamServiceClient<Channel>,
     pub internal: TeamInternalServiceClient<Channel>,
     pub tokens: Tokens,
@@ -52,7 +53,8 @@ pub async fn spawn_app() -> TestApp {
         .expect("connect");
     TestApp {
         client: TeamServiceClient::new(channel.clone()),
-        internal: TeamInternalServiceClient::new(channel),
+        internal: TeamInternalServiceClient::new(channel.clone()),
+        channel,
         tokens,
         db,
         stop,

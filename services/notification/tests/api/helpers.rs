@@ -26,6 +26,7 @@ use uuid::Uuid;
 pub use moing_testkit::{assert_invalid, assert_status};
 
 pub struct TestApp {
+    pub channel: Channel,
     pub notifications: NotificationServiceClient<Channel>,
     pub internal: NotificationInternalServiceClient<Channel>,
     pub sink: EventSinkClient<Channel>,
@@ -168,7 +169,8 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     TestApp {
         notifications: NotificationServiceClient::new(notification.clone()),
         internal: NotificationInternalServiceClient::new(notification.clone()),
-        sink: EventSinkClient::new(notification),
+        sink: EventSinkClient::new(notification.clone()),
+        channel: notification,
         teams: TeamServiceClient::new(channel("moim")),
         missions: opts
             .mission

@@ -6,6 +6,7 @@ mod broadcast;
 mod devices;
 mod events;
 mod fcm;
+mod fuzz;
 mod helpers;
 mod inbox;
 mod reminders;

@@ -1,4 +1,5 @@
-//! A pass-through codec: the gateway moves already-encoded protobuf bytes.
+//! A pass-through codec: already-encoded protobuf bytes in and out (the gateway
+//! moves them; the fuzz tests send generated messages).
 
 use bytes::{Buf, BufMut, Bytes};
 use tonic::{
