@@ -75,3 +75,15 @@ impl Default for Settings {
         }
     }
 }
+
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "gateway";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.log
+    }
+}

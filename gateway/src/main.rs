@@ -1,18 +1,6 @@
-//! The `gateway` binary: load settings → init telemetry → bind → serve until a signal.
-
-use moing_gateway::{config::Settings, startup};
-use tokio_util::sync::CancellationToken;
+//! The `gateway` binary: the shared entry (settings → telemetry → bind → serve).
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings: Settings = moing_common::config::load()?;
-    moing_common::telemetry::init("gateway", &settings.log);
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-    let shutdown = CancellationToken::new();
-    let on_signal = shutdown.clone();
-    tokio::spawn(async move {
-        moing_common::server::shutdown_signal().await;
-        on_signal.cancel();
-    });
-    startup::run(settings, listener, shutdown).await
+    moing_common::entry::main(moing_gateway::startup::run).await
 }

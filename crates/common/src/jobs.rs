@@ -5,8 +5,41 @@
 //! another replica has claimed are skipped, not waited for. The caller then does
 //! the work and marks the rows done in the same transaction, so a crash releases
 //! the claim and the work is retried.
+//!
+//! [`every`] is the one periodic runner: each service's background jobs (vote
+//! deadlines, mission deadlines, finished teams, reminders, held pushes) are a
+//! call to it.
+
+use std::{future::Future, time::Duration};
 
 use sqlx::{MySql, MySqlConnection, Type, mysql::MySqlRow};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Runs `work` now and then every `every` until `stop`, logging failures (a
+/// failed round is retried at the next tick).
+pub fn every<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    stop: CancellationToken,
+    work: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = work().await {
+                tracing::warn!(job = name, error = %e, "background job failed");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(every) => {}
+            }
+        }
+    })
+}
 
 /// Where due jobs live. All parts are compile-time SQL fragments of the caller.
 #[derive(Debug, Clone, Copy)]

@@ -4,6 +4,7 @@
 //! - [`clock`]: the one source of "now" (system clock, shiftable in tests by `MOING_CLOCK_AT`).
 //! - [`codec`]: the pass-through gRPC codec (encoded bytes in, encoded bytes out).
 //! - [`convert`]: chrono ⇄ protobuf time types.
+//! - [`entry`]: the one `main` of every binary (settings → secrets → telemetry → bind → run).
 //! - [`telemetry`]: tracing subscriber set-up.
 //! - [`error`]: the error-code model: gRPC status + `ErrorInfo` reason + `BadRequest`.
 //! - [`token`]: EdDSA access tokens: signing (auth, tests) and JWKS-cached verification.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod convert;
 pub mod db;
 pub mod display;
+pub mod entry;
 pub mod error;
 pub mod http;
 pub mod jobs;

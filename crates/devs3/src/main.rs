@@ -30,25 +30,37 @@ impl Default for Settings {
     }
 }
 
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "devs3";
+
+    fn listen(&self) -> SocketAddr {
+        self.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.log
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let settings: Settings = moing_common::config::load()?;
-    moing_common::telemetry::init("devs3", &settings.log);
-    for bucket in &settings.buckets {
-        std::fs::create_dir_all(settings.root.join(bucket))?;
-    }
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-    tracing::info!(addr = %settings.listen, root = %settings.root.display(), "s3 listening");
-    let stop = CancellationToken::new();
-    let task = moing_devs3::spawn(
-        listener,
-        &settings.root,
-        &settings.access_key,
-        &settings.secret_key,
-        stop.clone(),
-    )?;
-    moing_common::server::shutdown_signal().await;
-    stop.cancel();
-    task.await?;
-    Ok(())
+    moing_common::entry::main(
+        |settings: Settings, listener, stop: CancellationToken| async move {
+            for bucket in &settings.buckets {
+                std::fs::create_dir_all(settings.root.join(bucket))?;
+            }
+            tracing::info!(addr = %settings.listen, root = %settings.root.display(), "s3 listening");
+            let task = moing_devs3::spawn(
+                listener,
+                &settings.root,
+                &settings.access_key,
+                &settings.secret_key,
+                stop.clone(),
+            )?;
+            stop.cancelled().await;
+            task.await?;
+            Ok(())
+        },
+    )
+    .await
 }

@@ -115,3 +115,15 @@ pub async fn run(
         .await?;
     Ok(())
 }
+
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "envoy-control";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.log
+    }
+}

@@ -42,6 +42,8 @@ pub struct BoardSettings {
     pub ballot_previous_secrets: Vec<String>,
     /// How often the vote deadline job runs.
     pub vote_job_interval_secs: u64,
+    /// Seconds a membership answer from moim is reused.
+    pub membership_cache_secs: u64,
 }
 
 impl Default for BoardSettings {
@@ -51,6 +53,7 @@ impl Default for BoardSettings {
             ballot_secret: DEV_BALLOT_SECRET.into(),
             ballot_previous_secrets: Vec::new(),
             vote_job_interval_secs: 30,
+            membership_cache_secs: 5,
         }
     }
 }
@@ -137,5 +140,21 @@ mod tests {
             Settings::default().require_secrets().is_ok(),
             "development passes"
         );
+    }
+}
+
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "board";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
     }
 }

@@ -47,7 +47,7 @@ pub async fn run_with(
         outbox: outbox.clone(),
         members: Arc::new(Members::new(
             TeamInternalServiceClient::new(base.internal_channel("moim")?),
-            Duration::from_secs(5),
+            Duration::from_secs(settings.board.membership_cache_secs),
         )),
         auth: AuthInternalServiceClient::new(base.internal_channel("auth")?),
         mission: MissionInternalServiceClient::new(base.internal_channel("mission")?),
@@ -58,18 +58,11 @@ pub async fn run_with(
     // Vote deadlines, SKIP LOCKED across replicas.
     let (job_pool, job_outbox, job_stop) = (pool.clone(), outbox.clone(), shutdown.clone());
     let every = Duration::from_secs(settings.board.vote_job_interval_secs.max(1));
-    let deadlines = tokio::spawn(async move {
-        loop {
-            if let Err(e) =
-                crate::votes::close_due(&job_pool, &job_outbox, moing_common::clock::now(), 100)
-                    .await
-            {
-                tracing::warn!(error = %e, "vote deadline job failed");
-            }
-            tokio::select! {
-                _ = job_stop.cancelled() => break,
-                _ = tokio::time::sleep(every) => {}
-            }
+    let deadlines = moing_common::jobs::every("vote deadlines", every, job_stop, move || {
+        let (pool, outbox) = (job_pool.clone(), job_outbox.clone());
+        async move {
+            crate::votes::close_due(&pool, &outbox, moing_common::clock::now(), 100).await?;
+            Ok(())
         }
     });
     let server = ServerBuilder::new()

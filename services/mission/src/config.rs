@@ -16,6 +16,26 @@ pub struct Settings {
     pub base: BaseSettings,
     /// The private bucket for photos (devs3 locally).
     pub s3: crate::storage::S3Settings,
+    pub jobs: JobSettings,
+}
+
+/// Background work and caches.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Seconds between rounds of ending missions past their deadline.
+    pub deadline_interval_secs: u64,
+    /// Seconds a membership answer from moim is reused.
+    pub membership_cache_secs: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            deadline_interval_secs: 30,
+            membership_cache_secs: 5,
+        }
+    }
 }
 
 impl Settings {
@@ -33,6 +53,7 @@ impl Default for Settings {
         Self {
             base: BaseSettings::development("mission", DEFAULT_PORT),
             s3: Default::default(),
+            jobs: Default::default(),
         }
     }
 }
@@ -71,5 +92,21 @@ mod tests {
             Settings::default().require_secrets().is_ok(),
             "development passes"
         );
+    }
+}
+
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "mission";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
     }
 }

@@ -39,23 +39,22 @@ pub async fn run_with(
     let relays = base.spawn_relays(&pool, &outbox, &shutdown)?;
     let members = Arc::new(Memberships::new(
         TeamInternalServiceClient::new(base.internal_channel("moim")?),
-        Duration::from_secs(5),
+        Duration::from_secs(settings.jobs.membership_cache_secs),
     ));
-    // Deadlines: every 30 s, SKIP LOCKED across replicas.
-    let (job_pool, job_outbox, job_stop) = (pool.clone(), outbox.clone(), shutdown.clone());
-    let deadlines = tokio::spawn(async move {
-        loop {
-            if let Err(e) =
-                crate::jobs::end_due(&job_pool, &job_outbox, moing_common::clock::now(), 100).await
-            {
-                tracing::warn!(error = %e, "deadline job failed");
+    // Deadlines, SKIP LOCKED across replicas.
+    let (job_pool, job_outbox) = (pool.clone(), outbox.clone());
+    let deadlines = moing_common::jobs::every(
+        "mission deadlines",
+        Duration::from_secs(settings.jobs.deadline_interval_secs.max(1)),
+        shutdown.clone(),
+        move || {
+            let (pool, outbox) = (job_pool.clone(), job_outbox.clone());
+            async move {
+                crate::jobs::end_due(&pool, &outbox, moing_common::clock::now(), 100).await?;
+                Ok(())
             }
-            tokio::select! {
-                _ = job_stop.cancelled() => break,
-                _ = tokio::time::sleep(Duration::from_secs(30)) => {}
-            }
-        }
-    });
+        },
+    );
     let team_events = Arc::new(crate::jobs::TeamEvents {
         outbox: outbox.clone(),
     });

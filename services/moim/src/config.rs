@@ -11,6 +11,23 @@ pub const DEFAULT_PORT: u16 = 50052;
 pub struct Settings {
     #[serde(flatten)]
     pub base: BaseSettings,
+    pub jobs: JobSettings,
+}
+
+/// Background work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Seconds between rounds announcing teams whose end date has passed.
+    pub finish_interval_secs: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            finish_interval_secs: 60,
+        }
+    }
 }
 
 impl Settings {
@@ -25,6 +42,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             base: BaseSettings::development("moim", DEFAULT_PORT),
+            jobs: Default::default(),
         }
     }
 }
@@ -59,5 +77,21 @@ mod tests {
         .expect("settings");
         assert_eq!(real.base.env, Environment::Production);
         real.require_secrets().expect("real values pass");
+    }
+}
+
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "moim";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
     }
 }

@@ -45,23 +45,22 @@ pub async fn run_with(
             .ok()
             .map(moing_proto::moing::auth::v1::auth_internal_service_client::AuthInternalServiceClient::new),
     });
-    // TeamFinished announcements: a minute-by-minute job, SKIP LOCKED across replicas.
+    // TeamFinished announcements, SKIP LOCKED across replicas.
     let job_store = moim.store.clone();
-    let job_stop = shutdown.clone();
-    let finisher = tokio::spawn(async move {
-        loop {
-            if let Err(e) = job_store
-                .announce_finished(moing_common::clock::now(), 100)
-                .await
-            {
-                tracing::warn!(error = %e, "team finish job failed");
+    let finisher = moing_common::jobs::every(
+        "finished teams",
+        std::time::Duration::from_secs(settings.jobs.finish_interval_secs.max(1)),
+        shutdown.clone(),
+        move || {
+            let store = job_store.clone();
+            async move {
+                store
+                    .announce_finished(moing_common::clock::now(), 100)
+                    .await?;
+                Ok(())
             }
-            tokio::select! {
-                _ = job_stop.cancelled() => break,
-                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
-            }
-        }
-    });
+        },
+    );
     let consumer = Arc::new(crate::events::Consumer {
         outbox: moim.store.outbox().clone(),
     });

@@ -166,3 +166,19 @@ mod tests {
         );
     }
 }
+
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "notification";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
+    }
+}

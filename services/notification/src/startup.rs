@@ -15,7 +15,7 @@ use moing_proto::moing::{
     },
 };
 use sqlx::MySqlPool;
-use tokio::{net::TcpListener, task::JoinHandle};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
@@ -62,30 +62,6 @@ impl Parts {
     }
 }
 
-/// Runs `work` every `every` until `stop`, logging failures.
-fn every<F, Fut>(
-    name: &'static str,
-    every: Duration,
-    stop: CancellationToken,
-    work: F,
-) -> JoinHandle<()>
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = work().await {
-                tracing::warn!(job = name, error = %e, "background job failed");
-            }
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(every) => {}
-            }
-        }
-    })
-}
-
 /// Migrates, wires and serves until `shutdown`.
 pub async fn run_with(
     settings: Settings,
@@ -101,7 +77,7 @@ pub async fn run_with(
 
     // Held pushes (quiet hours) and anything a delivery left behind.
     let dispatcher = parts.dispatcher.clone();
-    tasks.push(every(
+    tasks.push(moing_common::jobs::every(
         "push",
         Duration::from_secs(jobs.push_interval_secs.max(1)),
         shutdown.clone(),
@@ -115,7 +91,7 @@ pub async fn run_with(
     ));
     if jobs.reminders_enabled {
         let scheduler = parts.scheduler();
-        tasks.push(every(
+        tasks.push(moing_common::jobs::every(
             "reminders",
             Duration::from_secs(jobs.reminder_interval_secs.max(1)),
             shutdown.clone(),
@@ -130,7 +106,7 @@ pub async fn run_with(
     }
     let (retention_pool, dispatcher) = (pool.clone(), parts.dispatcher.clone());
     let (days, batch) = (jobs.retention_days, jobs.retention_batch);
-    tasks.push(every(
+    tasks.push(moing_common::jobs::every(
         "retention",
         Duration::from_secs(jobs.retention_interval_secs.max(1)),
         shutdown.clone(),
