@@ -164,6 +164,45 @@ impl From<ApiError> for Status {
     }
 }
 
+/// The glue every service's error enum needs, written once. The enum has
+/// `Invalid(Vec<FieldViolation>)` and `Internal(anyhow::Error)` variants; the
+/// second argument is the value for a database that cannot be reached:
+///
+/// ```ignore
+/// moing_common::error_glue!(BoardError, BoardError::Unavailable("the board database"));
+/// ```
+///
+/// It gives `From<sqlx::Error>` (pool timeouts and I/O → the unavailable value,
+/// the rest internal), `From<ApiError>` (a validator's violations) and
+/// [`crate::db::LockConflict`] (so `transaction!` retries a deadlock inside it).
+#[macro_export]
+macro_rules! error_glue {
+    ($ty:ident, $unavailable:expr) => {
+        impl From<sqlx::Error> for $ty {
+            fn from(e: sqlx::Error) -> Self {
+                match e {
+                    sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                        $unavailable
+                    }
+                    other => $ty::Internal(other.into()),
+                }
+            }
+        }
+
+        impl From<$crate::ApiError> for $ty {
+            fn from(e: $crate::ApiError) -> Self {
+                $ty::Invalid(e.violations)
+            }
+        }
+
+        impl $crate::db::LockConflict for $ty {
+            fn is_lock_conflict(&self) -> bool {
+                matches!(self, $ty::Internal(e) if $crate::db::LockConflict::is_lock_conflict(e))
+            }
+        }
+    };
+}
+
 /// Reads the `ErrorInfo.reason` of a status, if it carries one.
 pub fn status_reason(status: &Status) -> Option<String> {
     status.get_details_error_info().map(|info| info.reason)

@@ -41,28 +41,16 @@ pub enum AuthError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for AuthError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::DependencyUnavailable("member database")
-            }
-            other => Self::Internal(other.into()),
-        }
-    }
-}
-
 impl From<redis::RedisError> for AuthError {
     fn from(e: redis::RedisError) -> Self {
         Self::SessionStoreUnavailable(e.to_string())
     }
 }
 
-impl From<ApiError> for AuthError {
-    fn from(e: ApiError) -> Self {
-        Self::Invalid(e.violations)
-    }
-}
+moing_common::error_glue!(
+    AuthError,
+    AuthError::DependencyUnavailable("member database")
+);
 
 impl From<AuthError> for Status {
     fn from(e: AuthError) -> Self {
@@ -138,11 +126,5 @@ impl From<AuthError> for Status {
             AuthError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
-    }
-}
-
-impl moing_common::db::LockConflict for AuthError {
-    fn is_lock_conflict(&self) -> bool {
-        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

@@ -49,22 +49,7 @@ pub enum BoardError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for BoardError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable("the board database")
-            }
-            other => Self::Internal(other.into()),
-        }
-    }
-}
-
-impl From<ApiError> for BoardError {
-    fn from(e: ApiError) -> Self {
-        Self::Invalid(e.violations)
-    }
-}
+moing_common::error_glue!(BoardError, BoardError::Unavailable("the board database"));
 
 impl From<BoardError> for Status {
     fn from(e: BoardError) -> Self {
@@ -150,11 +135,5 @@ impl From<BoardError> for Status {
             BoardError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
-    }
-}
-
-impl moing_common::db::LockConflict for BoardError {
-    fn is_lock_conflict(&self) -> bool {
-        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

@@ -77,22 +77,10 @@ pub enum MissionError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for MissionError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable("the mission database")
-            }
-            other => Self::Internal(other.into()),
-        }
-    }
-}
-
-impl From<ApiError> for MissionError {
-    fn from(e: ApiError) -> Self {
-        Self::Invalid(e.violations)
-    }
-}
+moing_common::error_glue!(
+    MissionError,
+    MissionError::Unavailable("the mission database")
+);
 
 impl From<MissionError> for Status {
     fn from(e: MissionError) -> Self {
@@ -256,11 +244,5 @@ impl From<MissionError> for Status {
             MissionError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
-    }
-}
-
-impl moing_common::db::LockConflict for MissionError {
-    fn is_lock_conflict(&self) -> bool {
-        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

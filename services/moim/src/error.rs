@@ -41,22 +41,7 @@ pub enum MoimError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for MoimError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable
-            }
-            other => Self::Internal(other.into()),
-        }
-    }
-}
-
-impl From<ApiError> for MoimError {
-    fn from(e: ApiError) -> Self {
-        Self::Invalid(e.violations)
-    }
-}
+moing_common::error_glue!(MoimError, MoimError::Unavailable);
 
 impl From<MoimError> for Status {
     fn from(e: MoimError) -> Self {
@@ -128,11 +113,5 @@ impl From<MoimError> for Status {
             MoimError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
-    }
-}
-
-impl moing_common::db::LockConflict for MoimError {
-    fn is_lock_conflict(&self) -> bool {
-        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }

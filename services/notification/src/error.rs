@@ -19,22 +19,10 @@ pub enum NotificationError {
     Internal(#[from] anyhow::Error),
 }
 
-impl From<sqlx::Error> for NotificationError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                Self::Unavailable("the notification database")
-            }
-            other => Self::Internal(other.into()),
-        }
-    }
-}
-
-impl From<ApiError> for NotificationError {
-    fn from(e: ApiError) -> Self {
-        Self::Invalid(e.violations)
-    }
-}
+moing_common::error_glue!(
+    NotificationError,
+    NotificationError::Unavailable("the notification database")
+);
 
 impl From<NotificationError> for Status {
     fn from(e: NotificationError) -> Self {
@@ -57,11 +45,5 @@ impl From<NotificationError> for Status {
             NotificationError::Internal(e) => ApiError::from_internal(&e),
         };
         api.into()
-    }
-}
-
-impl moing_common::db::LockConflict for NotificationError {
-    fn is_lock_conflict(&self) -> bool {
-        matches!(self, Self::Internal(e) if moing_common::db::LockConflict::is_lock_conflict(e))
     }
 }
