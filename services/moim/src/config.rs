@@ -47,6 +47,22 @@ impl Default for Settings {
     }
 }
 
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "moim";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use moing_common::config::{Environment, from_toml};
@@ -77,21 +93,5 @@ mod tests {
         .expect("settings");
         assert_eq!(real.base.env, Environment::Production);
         real.require_secrets().expect("real values pass");
-    }
-}
-
-impl moing_common::entry::Binary for Settings {
-    const NAME: &'static str = "moim";
-
-    fn listen(&self) -> std::net::SocketAddr {
-        self.base.grpc.listen
-    }
-
-    fn log(&self) -> &moing_common::config::LogSettings {
-        &self.base.log
-    }
-
-    fn check_secrets(&self) -> anyhow::Result<()> {
-        Ok(self.require_secrets()?)
     }
 }

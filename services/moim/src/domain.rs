@@ -1,11 +1,14 @@
 //! Teams' rules: validation, statuses and dates in the team's time zone,
-//! invite codes, meeting occurrences. No tonic, no SQL.
+//! memberships, invite codes and their usability, meeting occurrences. No
+//! wire types (those conversions are in `grpc/wire.rs`), no SQL.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use moing_common::Validator;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+use crate::error::MoimError;
 
 pub const DEFAULT_TIME_ZONE: &str = "Asia/Seoul";
 pub const DEFAULT_MEMBER_CAP: i32 = 20;
@@ -45,20 +48,6 @@ impl Category {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.as_str() == s)
-    }
-
-    /// Proto enum number (TEAM_CATEGORY_STUDY = 1 ...).
-    pub fn number(self) -> i32 {
-        Self::ALL
-            .iter()
-            .position(|c| *c == self)
-            .map_or(0, |i| i as i32 + 1)
-    }
-
-    pub fn from_number(n: i32) -> Option<Self> {
-        n.checked_sub(1)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| Self::ALL.get(i).copied())
     }
 }
 
@@ -162,6 +151,78 @@ impl Team {
     }
 }
 
+/// An active or past membership row.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub member_id: Uuid,
+    pub role: Role,
+    pub state: String,
+    pub joined_at: DateTime<Utc>,
+    pub left_at: Option<DateTime<Utc>>,
+}
+
+/// Fields a new team starts with.
+#[derive(Debug, Clone)]
+pub struct NewTeam {
+    pub name: String,
+    pub category: Category,
+    pub introduction: String,
+    pub leader_promise: String,
+    pub image_key: String,
+    pub start_date: NaiveDate,
+    pub end_date: NaiveDate,
+    pub time_zone: String,
+    pub allow_member_invites: bool,
+}
+
+/// An invite row.
+#[derive(Debug, Clone)]
+pub struct Invite {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub code: String,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub max_uses: i32,
+    pub use_count: i32,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Whether an invite code can still be used, computed on read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteState {
+    Active,
+    Expired,
+    Revoked,
+    UsedUp,
+}
+
+impl Invite {
+    pub fn state(&self, now: DateTime<Utc>) -> InviteState {
+        if self.revoked_at.is_some() {
+            InviteState::Revoked
+        } else if self.expires_at <= now {
+            InviteState::Expired
+        } else if self.max_uses > 0 && self.use_count >= self.max_uses {
+            InviteState::UsedUp
+        } else {
+            InviteState::Active
+        }
+    }
+
+    /// The error a join (or its preview) meets with this code, if any:
+    /// revoked, then expired, then used up.
+    pub fn check_usable(&self, now: DateTime<Utc>) -> Result<(), MoimError> {
+        match self.state(now) {
+            InviteState::Active => Ok(()),
+            InviteState::Revoked => Err(MoimError::InviteRevoked),
+            InviteState::Expired => Err(MoimError::InviteExpired),
+            InviteState::UsedUp => Err(MoimError::InviteUsedUp),
+        }
+    }
+}
+
 /// The instant a team with this end date finishes: the end of that day in its zone.
 pub fn finishes_at(end_date: NaiveDate, zone: &str) -> DateTime<Utc> {
     let next = end_date + Duration::days(1);
@@ -170,23 +231,6 @@ pub fn finishes_at(end_date: NaiveDate, zone: &str) -> DateTime<Utc> {
         .earliest()
         .map(|t| t.with_timezone(&Utc))
         .unwrap_or_else(|| next.and_time(NaiveTime::MIN).and_utc())
-}
-
-/// Validates a calendar date from its proto parts.
-pub fn date(v: &mut Validator, field: &str, d: Option<(i32, i32, i32)>) -> Option<NaiveDate> {
-    let Some((y, m, day)) = d else {
-        v.violation(field, "is required");
-        return None;
-    };
-    let parsed = moing_common::convert::from_date(&moing_proto::google::r#type::Date {
-        year: y,
-        month: m,
-        day,
-    });
-    if parsed.is_none() {
-        v.violation(field, "is not a valid calendar date");
-    }
-    parsed
 }
 
 /// Start today or later; end on or after start and at most one year after it.
@@ -211,6 +255,22 @@ pub fn check_period(
             v.violation("end_date", "must be at most one year after start_date");
         }
     }
+}
+
+/// A later end date for a running team: after the current one and at most
+/// one year after the start.
+pub fn check_extension(v: &mut Validator, team: &Team, end: NaiveDate) {
+    v.check(
+        end > team.end_date,
+        "new_end_date",
+        "must be after the current end date",
+    );
+    let limit = team.start_date.checked_add_months(chrono::Months::new(12));
+    v.check(
+        limit.is_none_or(|l| end <= l),
+        "new_end_date",
+        "must be at most one year after start_date",
+    );
 }
 
 pub fn time_zone(v: &mut Validator, field: &str, raw: &str) -> String {
@@ -302,6 +362,14 @@ pub struct SingleMeeting {
     pub time: NaiveTime,
     pub place: String,
     pub memo: String,
+}
+
+/// A schedule update: the lists named by the mask (None = unchanged).
+#[derive(Debug, Clone)]
+pub struct ScheduleChange {
+    pub team_id: Uuid,
+    pub weekly: Option<Vec<WeeklySlot>>,
+    pub singles: Option<Vec<SingleMeeting>>,
 }
 
 /// The next meeting at or after `now`, in the team's zone, within the team's period.

@@ -6,15 +6,17 @@
 //! use for membership checks and team summaries. Changes emit events through
 //! the outbox.
 //!
-//! Layout (STYLE.md): `config`, `startup`, `grpc` (public handlers), `internal`
-//! (TeamInternalService), `events` (consumed events), `domain` (rules, dates, codes), `store` (SQL), `error`.
+//! Layout (docs/service-inside.md): `config`, `startup` (wiring), `error` (the
+//! error enum, its gRPC mapping, the reason codes), `grpc` (TeamService and
+//! TeamInternalService in proto order; handlers per resource in `grpc/`, proto ⇄
+//! domain in `grpc/wire.rs`), `domain` (rules, dates, codes, meetings), `store`
+//! (all SQL, per resource in `store/`), `events` (the consumed events).
 
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
 pub mod grpc;
-pub mod internal;
 pub mod startup;
 pub mod store;
 
