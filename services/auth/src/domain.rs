@@ -1,4 +1,5 @@
-//! Domain types and validation of the auth service: no tonic, no SQL.
+//! Domain types and validation of the auth service: members, sign-in and
+//! sign-up inputs, profile changes. No wire types (`grpc/wire.rs`), no SQL.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use moing_common::Validator;
@@ -102,6 +103,33 @@ pub struct Member {
     pub provider: Provider,
     pub created_at: DateTime<Utc>,
     pub signed_up_at: Option<DateTime<Utc>>,
+}
+
+/// A validated SignIn: the provider and its credential (a token, or the
+/// nickname of a development sign-in) and the device the session is for.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    pub provider: Provider,
+    pub credential: String,
+    pub device_name: String,
+    /// The device platform's wire number (ANDROID, IOS or WEB), kept with the session.
+    pub platform: i32,
+}
+
+/// A validated SignUp.
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub nickname: String,
+    pub gender: Option<Gender>,
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// The profile fields to change (None = unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChange {
+    pub nickname: Option<String>,
+    pub introduction: Option<String>,
+    pub image: Option<String>,
 }
 
 /// A validated nickname: 1–10 characters after trimming, no control characters.

@@ -1,6 +1,6 @@
 //! Every failure of the auth service, mapped to the wire in one exhaustive match.
 
-use moing_common::error::{ApiError, FieldViolation, reason};
+use moing_common::error::{ApiError, FieldViolation, reason as shared};
 use tonic::{Code, Status};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +52,22 @@ moing_common::error_glue!(
     AuthError::DependencyUnavailable("member database")
 );
 
+/// The reason codes auth answers with (the `reason` of `google.rpc.ErrorInfo`);
+/// the shared ones (token, validation, rate limits, availability) are in
+/// `moing_common::error::reason`.
+pub mod reason {
+    pub const PROVIDER_TOKEN_INVALID: &str = "PROVIDER_TOKEN_INVALID";
+    pub const DEV_SIGN_IN_DISABLED: &str = "DEV_SIGN_IN_DISABLED";
+    pub const NICKNAME_TAKEN: &str = "NICKNAME_TAKEN";
+    pub const ALREADY_SIGNED_UP: &str = "ALREADY_SIGNED_UP";
+    pub const REFRESH_TOKEN_INVALID: &str = "REFRESH_TOKEN_INVALID";
+    pub const REFRESH_TOKEN_EXPIRED: &str = "REFRESH_TOKEN_EXPIRED";
+    pub const REFRESH_TOKEN_REUSED: &str = "REFRESH_TOKEN_REUSED";
+    pub const SESSION_NOT_FOUND: &str = "SESSION_NOT_FOUND";
+    pub const LEADS_ACTIVE_TEAM: &str = "LEADS_ACTIVE_TEAM";
+    pub const MEMBER_NOT_FOUND: &str = "MEMBER_NOT_FOUND";
+}
+
 impl From<AuthError> for Status {
     fn from(e: AuthError) -> Self {
         let api = match e {
@@ -60,7 +76,7 @@ impl From<AuthError> for Status {
                 tracing::info!(%why, "provider credential rejected");
                 ApiError::new(
                     Code::Unauthenticated,
-                    "PROVIDER_TOKEN_INVALID",
+                    reason::PROVIDER_TOKEN_INVALID,
                     "the sign-in credential was rejected by the provider",
                 )
             }
@@ -70,51 +86,51 @@ impl From<AuthError> for Status {
             }
             AuthError::DevSignInDisabled => ApiError::new(
                 Code::PermissionDenied,
-                "DEV_SIGN_IN_DISABLED",
+                reason::DEV_SIGN_IN_DISABLED,
                 "development sign-in is disabled here",
             ),
             AuthError::NicknameTaken => ApiError::new(
                 Code::AlreadyExists,
-                "NICKNAME_TAKEN",
+                reason::NICKNAME_TAKEN,
                 "this nickname is already taken",
             ),
             AuthError::AlreadySignedUp => ApiError::new(
                 Code::FailedPrecondition,
-                "ALREADY_SIGNED_UP",
+                reason::ALREADY_SIGNED_UP,
                 "this account has already signed up",
             ),
             AuthError::RefreshTokenInvalid => ApiError::new(
                 Code::Unauthenticated,
-                "REFRESH_TOKEN_INVALID",
+                reason::REFRESH_TOKEN_INVALID,
                 "the refresh token is not valid; sign in again",
             ),
             AuthError::RefreshTokenExpired => ApiError::new(
                 Code::Unauthenticated,
-                "REFRESH_TOKEN_EXPIRED",
+                reason::REFRESH_TOKEN_EXPIRED,
                 "the refresh token has expired; sign in again",
             ),
             AuthError::RefreshTokenReused => ApiError::new(
                 Code::Unauthenticated,
-                "REFRESH_TOKEN_REUSED",
+                reason::REFRESH_TOKEN_REUSED,
                 "this refresh token was already used; the session was signed out for safety",
             ),
             AuthError::SessionNotFound => {
-                ApiError::new(Code::NotFound, "SESSION_NOT_FOUND", "no such session")
+                ApiError::new(Code::NotFound, reason::SESSION_NOT_FOUND, "no such session")
             }
             AuthError::LeadsActiveTeam => ApiError::new(
                 Code::FailedPrecondition,
-                "LEADS_ACTIVE_TEAM",
+                reason::LEADS_ACTIVE_TEAM,
                 "hand over leadership or disband your active teams before withdrawing",
             ),
             AuthError::MemberNotFound => {
-                ApiError::new(Code::NotFound, "MEMBER_NOT_FOUND", "no such member")
+                ApiError::new(Code::NotFound, reason::MEMBER_NOT_FOUND, "no such member")
             }
             AuthError::MemberWithdrawn => {
-                ApiError::unauthenticated(reason::TOKEN_INVALID, "this account has been withdrawn")
+                ApiError::unauthenticated(shared::TOKEN_INVALID, "this account has been withdrawn")
             }
             AuthError::RateLimited(secs) => ApiError::new(
                 Code::ResourceExhausted,
-                reason::RATE_LIMITED,
+                shared::RATE_LIMITED,
                 format!("too many attempts, retry in {secs} seconds"),
             )
             .with_metadata("retry_after_seconds", secs.to_string()),

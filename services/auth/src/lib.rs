@@ -3,16 +3,21 @@
 //! refresh-token reuse detection, profiles, withdrawal, and the JWKS every other
 //! service verifies access tokens with.
 //!
-//! Layout (STYLE.md): `config` settings; `startup` wiring; `grpc` the thin
-//! handlers; `domain` validation and types; `store` SQL (members, identities);
-//! `sessions` Redis (sessions, refresh tokens, rate limits); `providers` Kakao and
-//! OIDC verification; `keys` the signing key ring; `error` the one error enum.
+//! Layout (docs/service-inside.md): `config` settings; `startup` wiring; `error`
+//! the one error enum, its gRPC mapping and reason codes; `grpc` both services
+//! in proto order, handlers per group in `grpc/` (sign-in, sessions, profile,
+//! internal) and proto ⇄ domain in `grpc/wire.rs`; `domain` validation and
+//! types; `store` SQL (members, identities); named clients: `sessions` Redis
+//! (sessions, refresh tokens, rate limits), `providers` Kakao and OIDC
+//! verification, `keys` the signing key ring, `leadership` moim's answer to
+//! "does this member lead an active team".
 
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod keys;
+pub mod leadership;
 pub mod providers;
 pub mod sessions;
 pub mod startup;

@@ -21,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     MIGRATOR,
     config::Settings,
-    grpc::{Auth, LeadershipCheck, MoimLeadership},
+    grpc::Auth,
     keys::KeyRing,
+    leadership::{LeadershipCheck, MoimLeadership},
     sessions::SessionStore,
     store::Store,
 };
