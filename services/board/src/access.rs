@@ -17,13 +17,7 @@ use crate::error::BoardError;
 /// Candidates moim's FilterBlockedBy takes per call.
 const FILTER_CAP: usize = 500;
 
-/// The caller's standing in a team.
-#[derive(Debug, Clone)]
-pub struct Access {
-    pub leader: bool,
-    pub writable: bool,
-    pub team_name: String,
-}
+pub use crate::domain::Access;
 
 #[derive(Debug)]
 pub struct Members {

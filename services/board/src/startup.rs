@@ -19,7 +19,10 @@ use moing_proto::moing::{
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::{MIGRATOR, access::Members, ballot::BallotKeys, config::Settings, grpc::Board};
+use crate::{
+    MIGRATOR, access::Members, ballot::BallotKeys, config::Settings, domain::CLOSE_DUE_BATCH,
+    grpc::Board, store::Store,
+};
 
 /// Serves with access tokens verified against auth's JWKS.
 pub async fn run(
@@ -42,9 +45,9 @@ pub async fn run_with(
     let pool = service::open_database(&base.database, &MIGRATOR).await?;
     let outbox = base.outbox("board");
     let relays = base.spawn_relays(&pool, &outbox, &shutdown)?;
+    let store = Store::new(pool.clone(), outbox);
     let board = Arc::new(Board {
-        pool: pool.clone(),
-        outbox: outbox.clone(),
+        store: store.clone(),
         members: Arc::new(Members::new(
             TeamInternalServiceClient::new(base.internal_channel("moim")?),
             Duration::from_secs(settings.board.membership_cache_secs),
@@ -56,15 +59,16 @@ pub async fn run_with(
     });
     tracing::info!(key_ids = ?board.ballots.key_ids(), "ballot keys (current first)");
     // Vote deadlines, SKIP LOCKED across replicas.
-    let (job_pool, job_outbox, job_stop) = (pool.clone(), outbox.clone(), shutdown.clone());
     let every = Duration::from_secs(settings.board.vote_job_interval_secs.max(1));
-    let deadlines = moing_common::jobs::every("vote deadlines", every, job_stop, move || {
-        let (pool, outbox) = (job_pool.clone(), job_outbox.clone());
-        async move {
-            crate::votes::close_due(&pool, &outbox, moing_common::clock::now(), 100).await?;
-            Ok(())
-        }
-    });
+    let deadlines =
+        moing_common::jobs::every("vote deadlines", every, shutdown.clone(), move || {
+            let store = store.clone();
+            async move {
+                let now = moing_common::clock::now();
+                store.close_due(now, CLOSE_DUE_BATCH).await?;
+                Ok(())
+            }
+        });
     let server = ServerBuilder::new()
         .add_service(BoardInternalServiceServer::from_arc(board.clone()))
         .add_service(BoardServiceServer::from_arc(board));

@@ -1,0 +1,325 @@
+//! The goal board (목표보드): one call for the team home screen. Fans out in
+//! parallel to moim (team summary and members) and mission (GetTeamProgress:
+//! totals, series, active missions, score), then auth (display data) — at most
+//! one call to each, every one under the configured deadline — plus two local
+//! queries (unread counts, open votes). The rate and ranking rules are in
+//! `crate::domain`.
+
+use std::{collections::HashMap, future::Future, time::Duration};
+
+use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
+use moing_common::{
+    convert::{date, from_date, timestamp},
+    layer::principal,
+};
+use moing_proto::moing::{
+    board::v1 as pb,
+    mission::v1::{
+        GetTeamProgressRequest, GetTeamProgressResponse, ProgressBucket, ProgressCounts,
+        ProgressGranularity, ProgressSeries, ProgressSeriesSpec,
+    },
+    moim::v1::{GetTeamSummaryRequest, TeamSummary},
+};
+use sha2::{Digest, Sha256};
+use tonic::{Request, Response};
+use uuid::Uuid;
+
+use super::{Board, Reply, wire};
+use crate::{
+    domain::{self, Counts, DAILY_DAYS, TeamRef, WEEKLY_WEEKS, ranking, team_rate},
+    error::BoardError,
+};
+
+pub async fn get_goal_board(
+    b: &Board,
+    req: Request<pb::GetGoalBoardRequest>,
+) -> Reply<pb::GetGoalBoardResponse> {
+    let me = principal(&req)?.member_id;
+    let TeamRef { team } = TeamRef::try_from(req.into_inner())?;
+    let board = b.goal_board(me, team).await?;
+    Ok(Response::new(pb::GetGoalBoardResponse {
+        goal_board: Some(board),
+    }))
+}
+
+/// done / required of mission's counts (a skip is not done).
+fn rate(c: Option<&ProgressCounts>) -> Option<f64> {
+    domain::rate(c.map(|c| Counts {
+        done: c.done,
+        required: c.required,
+    }))
+}
+
+async fn within<T, E>(
+    deadline: Duration,
+    what: &'static str,
+    f: impl Future<Output = Result<T, E>>,
+) -> Result<T, BoardError>
+where
+    E: Into<BoardError>,
+{
+    match tokio::time::timeout(deadline, f).await {
+        Err(_) => Err(BoardError::DependencyTimeout(what)),
+        Ok(r) => r.map_err(Into::into),
+    }
+}
+
+fn status_error(what: &'static str) -> impl Fn(tonic::Status) -> BoardError {
+    move |s| match s.code() {
+        tonic::Code::NotFound => BoardError::TeamNotFound,
+        tonic::Code::DeadlineExceeded => BoardError::DependencyTimeout(what),
+        _ => BoardError::Unavailable(what),
+    }
+}
+
+/// The 14-day and weekly series need the team's dates; ask with a wide window
+/// and let mission clamp (series `from` is the team start, see `progress_pb`).
+fn progress_request(team: Uuid, me: Uuid, now: DateTime<Utc>) -> GetTeamProgressRequest {
+    // Today in Seoul is only a first guess; mission clamps to the team's today.
+    let today = (now + Days::hours(14)).date_naive();
+    let spec = |granularity: ProgressGranularity, days: i64| ProgressSeriesSpec {
+        granularity: granularity as i32,
+        from: Some(date(today - Days::days(days))),
+        to: Some(date(today)),
+    };
+    GetTeamProgressRequest {
+        team_id: team.to_string(),
+        from: None,
+        to: None,
+        series: vec![
+            spec(ProgressGranularity::Day, DAILY_DAYS),
+            spec(ProgressGranularity::Week, 7 * WEEKLY_WEEKS),
+        ],
+        include_former_members: false,
+        viewer_member_id: me.to_string(),
+    }
+}
+
+/// "Today" is the team's date (mission's, else the team's zone), never UTC's.
+fn team_today(
+    progress: &GetTeamProgressResponse,
+    summary: &TeamSummary,
+    now: DateTime<Utc>,
+) -> NaiveDate {
+    progress
+        .today
+        .as_ref()
+        .and_then(from_date)
+        .unwrap_or_else(|| {
+            let zone = summary
+                .time_zone
+                .parse::<chrono_tz::Tz>()
+                .unwrap_or(chrono_tz::Asia::Seoul);
+            now.with_timezone(&zone).date_naive()
+        })
+}
+
+fn point(b: &ProgressBucket, me: &str) -> pb::ProgressPoint {
+    let member_rates: Vec<Option<f64>> =
+        b.members.iter().map(|m| rate(m.counts.as_ref())).collect();
+    pb::ProgressPoint {
+        start_date: b.start,
+        end_date: b.end,
+        team_rate: team_rate(&member_rates),
+        my_rate: b
+            .members
+            .iter()
+            .find(|m| m.member_id == me)
+            .and_then(|m| rate(m.counts.as_ref())),
+    }
+}
+
+/// The points of the buckets `keep` keeps.
+fn points(
+    series: Option<&ProgressSeries>,
+    me: &str,
+    keep: impl Fn(&ProgressBucket) -> bool,
+) -> Vec<pb::ProgressPoint> {
+    series
+        .map(|s| {
+            s.buckets
+                .iter()
+                .filter(|b| keep(b))
+                .map(|b| point(b, me))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Rates, ranking, series (14 days, and the weeks since the team started),
+/// active missions and score; the caller fills in the rest.
+fn progress_pb(
+    progress: &GetTeamProgressResponse,
+    me: Uuid,
+    today: NaiveDate,
+    start: NaiveDate,
+) -> pb::GoalBoard {
+    let me = me.to_string();
+    let totals: HashMap<&str, &ProgressCounts> = progress
+        .members
+        .iter()
+        .filter_map(|m| m.totals.as_ref().map(|t| (m.member_id.as_str(), t)))
+        .collect();
+    let rates: Vec<(String, Option<f64>)> = progress
+        .members
+        .iter()
+        .filter(|m| m.active)
+        .map(|m| (m.member_id.clone(), rate(m.totals.as_ref())))
+        .collect();
+    let ranks = ranking(&rates);
+    let my_rank = ranks
+        .iter()
+        .find(|(id, _)| *id == me)
+        .map_or(0, |(_, r)| *r);
+    let mine = totals.get(me.as_str()).copied();
+    let fourteen = today - Days::days(DAILY_DAYS - 1);
+    let from = |d: &Option<_>| d.as_ref().and_then(from_date);
+    let daily = points(progress.series.first(), &me, |b| {
+        from(&b.start).is_some_and(|d| d >= fourteen)
+    });
+    let weekly = points(progress.series.get(1), &me, |b| {
+        from(&b.end).is_some_and(|d| d >= start)
+    });
+    pb::GoalBoard {
+        overall_rates: Some(pb::AchievementRates {
+            start_date: Some(date(start.min(today))),
+            end_date: Some(date(today)),
+            team_rate: team_rate(&rates.iter().map(|(_, r)| *r).collect::<Vec<_>>()),
+            my_rate: rate(mine),
+            my_done_count: mine.map_or(0, |c| c.done),
+            my_required_count: mine.map_or(0, |c| c.required),
+            my_rank,
+        }),
+        this_week_rates: weekly.last().cloned().map(|p| pb::AchievementRates {
+            start_date: p.start_date,
+            end_date: p.end_date,
+            team_rate: p.team_rate,
+            my_rate: p.my_rate,
+            ..Default::default()
+        }),
+        ranking: ranks
+            .iter()
+            .map(|(id, rank)| {
+                let c = totals.get(id.as_str()).copied();
+                pb::RankingEntry {
+                    member_id: id.clone(),
+                    rank: *rank,
+                    rate: rate(c),
+                    done_count: c.map_or(0, |c| c.done),
+                    required_count: c.map_or(0, |c| c.required),
+                }
+            })
+            .collect(),
+        daily_progress: daily,
+        weekly_progress: weekly,
+        active_missions: progress
+            .active_missions
+            .iter()
+            .filter_map(|b| b.mission.clone())
+            .collect(),
+        score: progress.score.clone(),
+        ..Default::default()
+    }
+}
+
+impl Board {
+    async fn goal_board(&self, me: Uuid, team: Uuid) -> Result<pb::GoalBoard, BoardError> {
+        let deadline = Duration::from_millis(self.settings.goal_board_deadline_ms);
+        let now = moing_common::clock::now();
+        let (summary, progress) = self.team_and_progress(team, me, deadline, now).await?;
+        let member_ids: Vec<Uuid> = summary
+            .memberships
+            .iter()
+            .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
+            .collect();
+        let names = within(deadline, "auth", async {
+            Ok::<_, BoardError>(self.names_for(&member_ids).await)
+        })
+        .await?;
+        let blocked = self.members.blocked_by(me, &member_ids).await?;
+        let today = team_today(&progress, &summary, now);
+        let start = summary
+            .start_date
+            .as_ref()
+            .and_then(from_date)
+            .unwrap_or(today);
+        let unread = self.store.unread(team, me).await?;
+        let open_votes = self.vote_summaries(team, me, Some(true)).await?;
+        let mut board = pb::GoalBoard {
+            team: Some(wire::team_pb(&summary, me, today)),
+            today: Some(date(today)),
+            members: wire::members_pb(&summary, &names, &blocked),
+            unread_notice_count: unread.notices,
+            unread_post_count: unread.posts,
+            open_vote_count: open_votes.len() as i32,
+            open_votes,
+            generated_at: None,
+            etag: String::new(),
+            ..progress_pb(&progress, me, today, start)
+        };
+        let digest = Sha256::digest(prost::Message::encode_to_vec(&board));
+        board.etag = hex::encode(&digest[..12]);
+        board.generated_at = Some(timestamp(now));
+        Ok(board)
+    }
+
+    /// moim's team summary (which also decides membership: no separate check)
+    /// and mission's progress, in parallel.
+    async fn team_and_progress(
+        &self,
+        team: Uuid,
+        me: Uuid,
+        deadline: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<(TeamSummary, GetTeamProgressResponse), BoardError> {
+        let summary_call = within(deadline, "moim", async {
+            let ask = GetTeamSummaryRequest {
+                team_id: team.to_string(),
+                include_past_members: false,
+                include_hidden: false,
+            };
+            let mut moim = self.members.client.clone();
+            moim.get_team_summary(ask)
+                .await
+                .map(|r| r.into_inner().team.unwrap_or_default())
+                .map_err(status_error("moim"))
+        });
+        let progress_call = within(deadline, "mission", async {
+            self.mission
+                .clone()
+                .get_team_progress(progress_request(team, me, now))
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_error("mission"))
+        });
+        let (summary, progress) = tokio::join!(summary_call, progress_call);
+        let summary = summary?;
+        let is_member = summary
+            .memberships
+            .iter()
+            .any(|m| m.member_id == me.to_string() && m.left_at.is_none());
+        if !is_member {
+            return Err(BoardError::TeamNotFound);
+        }
+        Ok((summary, progress?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_team_rate_is_the_mean_of_member_rates() {
+        // 3/4 and 1/2 → 0.625, not 4/6; a member with nothing required is left out.
+        assert_eq!(team_rate(&[Some(0.75), Some(0.5), None]), Some(0.625));
+        assert_eq!(team_rate(&[None]), None);
+        let c = ProgressCounts {
+            done: 2,
+            required: 3,
+            skipped: 1,
+            pending: 0,
+        };
+        assert_eq!(rate(Some(&c)), Some(2.0 / 3.0), "a skip is not done");
+    }
+}
