@@ -131,15 +131,16 @@ pub async fn run_with(
         peers: parts.peers.clone(),
     });
     let sink = NotificationSink::new(pool.clone(), consumer, parts.dispatcher.clone());
+    let store = Store::new(pool.clone());
     let server = ServerBuilder::new()
         .add_service(EventSinkServer::new(sink))
         .add_service(NotificationInternalServiceServer::new(Internal {
-            store: Store::new(pool.clone()),
+            store: store.clone(),
             peers: parts.peers.clone(),
             dispatcher: parts.dispatcher.clone(),
         }))
         .add_service(NotificationServiceServer::new(Notifications {
-            store: Store::new(pool.clone()),
+            store,
             retention_days: jobs.retention_days,
         }));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
