@@ -125,6 +125,22 @@ impl Default for JobSettings {
     }
 }
 
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "notification";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use moing_common::config::from_toml;
@@ -164,21 +180,5 @@ mod tests {
             Settings::default().require_secrets().is_ok(),
             "development passes"
         );
-    }
-}
-
-impl moing_common::entry::Binary for Settings {
-    const NAME: &'static str = "notification";
-
-    fn listen(&self) -> std::net::SocketAddr {
-        self.base.grpc.listen
-    }
-
-    fn log(&self) -> &moing_common::config::LogSettings {
-        &self.base.log
-    }
-
-    fn check_secrets(&self) -> anyhow::Result<()> {
-        Ok(self.require_secrets()?)
     }
 }

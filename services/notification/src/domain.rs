@@ -1,6 +1,13 @@
 //! Notification rules with no transport or storage in them: what each
-//! notification type is (category, stored name, wire number), push settings
-//! and quiet hours, and the draft of a notification before it is fanned out.
+//! notification type is (category, stored name), push settings and quiet
+//! hours, the draft of a notification before it is fanned out, devices and
+//! the inbox as the API shows it. The drafts of events (`events`), reminders
+//! (`reminders`) and broadcasts (`broadcasts`) live in the submodules; wire
+//! numbers come from the generated enums (`grpc/wire.rs`).
+
+pub mod broadcasts;
+pub mod events;
+pub mod reminders;
 
 use std::collections::BTreeMap;
 
@@ -44,18 +51,6 @@ impl Category {
         .find(|c| c.as_str() == s)
     }
 
-    /// `moing.notification.v1.NotificationCategory` number.
-    pub fn number(self) -> i32 {
-        match self {
-            Self::NewContent => 1,
-            Self::Comments => 2,
-            Self::Pokes => 3,
-            Self::Reminders => 4,
-            Self::Team => 5,
-            Self::Service => 6,
-        }
-    }
-
     /// Reminders and broadcasts wait for quiet hours to end; the rest go to
     /// the inbox without a push.
     pub fn held_in_quiet_hours(self) -> bool {
@@ -64,9 +59,10 @@ impl Category {
 }
 
 macro_rules! kinds {
-    ($($variant:ident = $n:literal, $name:literal, $cat:ident;)*) => {
-        /// What a notification is about (`moing.notification.v1.NotificationType`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    ($($variant:ident, $name:literal, $cat:ident;)*) => {
+        /// What a notification is about (`moing.notification.v1.NotificationType`;
+        /// declared in the order of its numbers).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum Kind { $($variant,)* }
 
         impl Kind {
@@ -77,10 +73,6 @@ macro_rules! kinds {
                 match self { $(Kind::$variant => $name,)* }
             }
 
-            pub fn number(self) -> i32 {
-                match self { $(Kind::$variant => $n,)* }
-            }
-
             pub fn category(self) -> Category {
                 match self { $(Kind::$variant => Category::$cat,)* }
             }
@@ -89,34 +81,30 @@ macro_rules! kinds {
 }
 
 kinds! {
-    MissionCreated = 1, "MISSION_CREATED", NewContent;
-    ProofSubmitted = 2, "PROOF_SUBMITTED", NewContent;
-    NoticePosted = 3, "NOTICE_POSTED", NewContent;
-    VoteOpened = 4, "VOTE_OPENED", NewContent;
-    ProofCommented = 5, "PROOF_COMMENTED", Comments;
-    PostCommented = 6, "POST_COMMENTED", Comments;
-    ProofHearted = 7, "PROOF_HEARTED", Comments;
-    ProofStickered = 8, "PROOF_STICKERED", Comments;
-    Poked = 9, "POKED", Pokes;
-    MemberJoined = 10, "MEMBER_JOINED", Team;
-    LeadershipHandedOver = 11, "LEADERSHIP_HANDED_OVER", Team;
-    TeamDisbanded = 12, "TEAM_DISBANDED", Team;
-    ReminderUnprovenMissions = 13, "REMINDER_UNPROVEN_MISSIONS", Reminders;
-    ReminderMissionDue24h = 14, "REMINDER_MISSION_DUE_24H", Reminders;
-    ReminderMissionDue1h = 15, "REMINDER_MISSION_DUE_1H", Reminders;
-    ReminderVoteClosing = 16, "REMINDER_VOTE_CLOSING", Reminders;
-    ReminderMeetingDay = 17, "REMINDER_MEETING_DAY", Reminders;
-    ReminderWeeklySummary = 18, "REMINDER_WEEKLY_SUMMARY", Reminders;
-    Broadcast = 19, "BROADCAST", Service;
+    MissionCreated, "MISSION_CREATED", NewContent;
+    ProofSubmitted, "PROOF_SUBMITTED", NewContent;
+    NoticePosted, "NOTICE_POSTED", NewContent;
+    VoteOpened, "VOTE_OPENED", NewContent;
+    ProofCommented, "PROOF_COMMENTED", Comments;
+    PostCommented, "POST_COMMENTED", Comments;
+    ProofHearted, "PROOF_HEARTED", Comments;
+    ProofStickered, "PROOF_STICKERED", Comments;
+    Poked, "POKED", Pokes;
+    MemberJoined, "MEMBER_JOINED", Team;
+    LeadershipHandedOver, "LEADERSHIP_HANDED_OVER", Team;
+    TeamDisbanded, "TEAM_DISBANDED", Team;
+    ReminderUnprovenMissions, "REMINDER_UNPROVEN_MISSIONS", Reminders;
+    ReminderMissionDue24h, "REMINDER_MISSION_DUE_24H", Reminders;
+    ReminderMissionDue1h, "REMINDER_MISSION_DUE_1H", Reminders;
+    ReminderVoteClosing, "REMINDER_VOTE_CLOSING", Reminders;
+    ReminderMeetingDay, "REMINDER_MEETING_DAY", Reminders;
+    ReminderWeeklySummary, "REMINDER_WEEKLY_SUMMARY", Reminders;
+    Broadcast, "BROADCAST", Service;
 }
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.iter().copied().find(|k| k.as_str() == s)
-    }
-
-    pub fn from_number(n: i32) -> Option<Self> {
-        Self::ALL.iter().copied().find(|k| k.number() == n)
     }
 }
 
@@ -223,6 +211,39 @@ impl MemberSettings {
     }
 }
 
+/// Where one recipient's notification lands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// When the inbox row shows (the end of quiet hours for held ones).
+    pub visible_at: DateTime<Utc>,
+    /// The inbox row's `push_state`.
+    pub push_state: &'static str,
+    /// Whether push rows are written for the recipient's devices.
+    pub push: bool,
+    /// Held for quiet hours.
+    pub held: bool,
+}
+
+impl PushPlan {
+    /// The placement of this plan for a recipient with or without devices.
+    pub fn placement(self, now: DateTime<Utc>, has_device: bool) -> Placement {
+        let (visible_at, push_state, push, held) = match self {
+            PushPlan::Now if !has_device => (now, "NO_DEVICE", false, false),
+            PushPlan::Now => (now, "QUEUED", true, false),
+            PushPlan::HeldUntil(end) if !has_device => (end, "NO_DEVICE", false, true),
+            PushPlan::HeldUntil(end) => (end, "HELD", true, true),
+            PushPlan::Quiet => (now, "QUIET", false, false),
+            PushPlan::Off => (now, "OFF", false, false),
+        };
+        Placement {
+            visible_at,
+            push_state,
+            push,
+            held,
+        }
+    }
+}
+
 /// A notification before it is fanned out to its recipients.
 #[derive(Debug, Clone)]
 pub struct Draft {
@@ -292,6 +313,100 @@ pub fn clip(s: &str, max: usize) -> String {
         out.push('…');
         out
     }
+}
+
+/// Platform of a registered device (`moing.notification.v1.DevicePlatform`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Platform {
+    Android,
+    Ios,
+    Web,
+}
+
+impl Platform {
+    /// The stored name (the enum value's name without its prefix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Android => "ANDROID",
+            Self::Ios => "IOS",
+            Self::Web => "WEB",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ANDROID" => Some(Self::Android),
+            "IOS" => Some(Self::Ios),
+            "WEB" => Some(Self::Web),
+            _ => None,
+        }
+    }
+}
+
+/// A push token to register for the caller's session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDevice {
+    /// Trimmed, 1 to 4096 characters, no spaces or control characters.
+    pub token: String,
+    pub platform: Platform,
+}
+
+/// A stored device registration.
+#[derive(Debug, Clone)]
+pub struct Device {
+    pub session_id: Uuid,
+    pub platform: Platform,
+    pub registered_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One inbox row as the API shows it.
+#[derive(Debug, Clone)]
+pub struct InboxItem {
+    pub id: Uuid,
+    pub category: Category,
+    pub kind: Kind,
+    pub title: String,
+    pub body: String,
+    pub data: BTreeMap<String, String>,
+    pub path: String,
+    pub team_id: Option<Uuid>,
+    pub team_name: String,
+    pub actor: Option<Uuid>,
+    pub visible_at: DateTime<Utc>,
+    pub read: bool,
+}
+
+/// Keyset position in the inbox (newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub visible_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}",
+            self.visible_at.timestamp_micros(),
+            self.id.simple()
+        )
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        let (micros, id) = s.split_once('.')?;
+        Some(Self {
+            visible_at: moing_common::convert::from_micros(micros.parse().ok()?)?,
+            id: Uuid::parse_str(id).ok()?,
+        })
+    }
+}
+
+/// One page of a member's inbox: at most `size` items after `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InboxPage {
+    pub size: u32,
+    pub after: Option<Cursor>,
 }
 
 #[cfg(test)]
@@ -370,5 +485,16 @@ mod tests {
         }
         assert_eq!(Kind::ALL.len(), 19);
         assert_eq!(clip("가나다라", 3), "가나…");
+    }
+
+    #[test]
+    fn cursor_round_trips_and_rejects_junk() {
+        let c = Cursor {
+            visible_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).expect("t"),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        assert_eq!(Cursor::decode("nope"), None);
+        assert_eq!(Cursor::decode("12.zz"), None);
     }
 }

@@ -1,7 +1,16 @@
-//! Every failure of the notification service, mapped to the wire in one exhaustive match.
+//! Every failure of the notification service, mapped to the wire in one
+//! exhaustive match, and the service's own reason codes.
 
 use moing_common::error::{ApiError, FieldViolation};
 use tonic::{Code, Status};
+
+/// The `ErrorInfo.reason` codes of this service (the shared ones are in
+/// `moing_common::error::reason`).
+pub mod reason {
+    pub const NOTIFICATION_NOT_FOUND: &str = "NOTIFICATION_NOT_FOUND";
+    pub const BROADCAST_NOT_FOUND: &str = "BROADCAST_NOT_FOUND";
+    pub const IDEMPOTENCY_KEY_CONFLICT: &str = "IDEMPOTENCY_KEY_CONFLICT";
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationError {
@@ -30,15 +39,17 @@ impl From<NotificationError> for Status {
             NotificationError::Invalid(v) => ApiError::invalid(v),
             NotificationError::NotificationNotFound => ApiError::new(
                 Code::NotFound,
-                "NOTIFICATION_NOT_FOUND",
+                reason::NOTIFICATION_NOT_FOUND,
                 "no such notification in your inbox",
             ),
-            NotificationError::BroadcastNotFound => {
-                ApiError::new(Code::NotFound, "BROADCAST_NOT_FOUND", "no such broadcast")
-            }
+            NotificationError::BroadcastNotFound => ApiError::new(
+                Code::NotFound,
+                reason::BROADCAST_NOT_FOUND,
+                "no such broadcast",
+            ),
             NotificationError::IdempotencyKeyConflict => ApiError::new(
                 Code::AlreadyExists,
-                "IDEMPOTENCY_KEY_CONFLICT",
+                reason::IDEMPOTENCY_KEY_CONFLICT,
                 "that idempotency key was used for a different broadcast",
             ),
             NotificationError::Unavailable(what) => ApiError::unavailable(what),

@@ -35,32 +35,8 @@ pub struct ServiceAccount {
     pub token_uri: String,
 }
 
-/// Platform block of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Platform {
-    Android,
-    Ios,
-    Web,
-}
-
-impl Platform {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Android => "ANDROID",
-            Self::Ios => "IOS",
-            Self::Web => "WEB",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ANDROID" => Some(Self::Android),
-            "IOS" => Some(Self::Ios),
-            "WEB" => Some(Self::Web),
-            _ => None,
-        }
-    }
-}
+/// Platform block of a message (the device's platform).
+pub use crate::domain::Platform;
 
 /// One push to one device.
 #[derive(Debug, Clone)]

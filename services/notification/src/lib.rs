@@ -1,16 +1,18 @@
 //! moing-notification: device push tokens, FCM push, the inbox, push settings and automatic reminders.
 //!
-//! Layout (STYLE.md):
-//! - `config` (settings, loaded once in `main`), `startup` (build, background jobs, serve);
-//! - `grpc` (public `NotificationService`: devices, inbox, settings) and `internal`
-//!   (`NotificationInternalService`: broadcasts, delivery stats);
-//! - `domain` (types, categories, quiet hours), `store` (SQL: devices, settings,
-//!   inbox, the fan-out writing inbox and push rows);
+//! Layout (docs/service-inside.md):
+//! - `config` (settings, loaded once in `main`), `startup` (wiring, background jobs, serve);
+//! - `error` (the error enum, its gRPC mapping and the reason codes);
+//! - `grpc` (the table of contents of `NotificationService` and
+//!   `NotificationInternalService`), `grpc/<resource>` (handlers: devices,
+//!   inbox, settings, internal) and `grpc/wire` (proto ⇄ domain);
+//! - `domain` (types, categories, quiet hours, push placement; the drafts of
+//!   `events`, `reminders` and `broadcasts`), `store` (all SQL);
 //! - `events` (domain events → notifications), `sink` (the EventSink that sends
 //!   the pushes after the event's commit), `push` (the dispatcher: attempt recorded
 //!   before the send), `fcm` (FCM HTTP v1 client with service-account OAuth);
-//! - `reminders` (planned occurrences, SKIP LOCKED claiming), `peers` (moim,
-//!   mission, board and auth clients).
+//! - `reminders` (the scheduler: plans occurrences, sends the due ones),
+//!   `peers` (moim, mission, board and auth clients).
 //!
 //! Exactly once: an event's inbox rows commit with its id (redelivery does
 //! nothing); each push row is claimed and marked SENDING before the HTTP call
@@ -22,7 +24,6 @@ pub mod error;
 pub mod events;
 pub mod fcm;
 pub mod grpc;
-pub mod internal;
 pub mod peers;
 pub mod push;
 pub mod reminders;

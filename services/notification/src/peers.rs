@@ -16,7 +16,7 @@ use moing_proto::moing::{
     board::v1::board_internal_service_client::BoardInternalServiceClient,
     mission::v1::mission_internal_service_client::MissionInternalServiceClient,
     moim::v1::{
-        FilterBlockedByRequest, GetTeamSummaryRequest,
+        FilterBlockedByRequest, GetTeamSummaryRequest, MembershipState,
         team_internal_service_client::TeamInternalServiceClient,
     },
 };
@@ -123,7 +123,7 @@ impl Peers {
             members: t
                 .memberships
                 .iter()
-                .filter(|m| m.state == 1)
+                .filter(|m| m.state == MembershipState::Active as i32)
                 .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
                 .collect(),
         }))

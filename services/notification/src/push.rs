@@ -10,25 +10,21 @@
 //! left `SENDING` by a crash becomes `UNKNOWN` and is not retried: a missed
 //! push beats a doubled one, and the inbox row is there either way.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
-use moing_common::jobs::{DueQuery, claim_due};
-use sqlx::{MySqlPool, Row};
+use sqlx::MySqlPool;
 use uuid::Uuid;
 
 use crate::{
-    domain::{Category, MemberSettings},
-    fcm::{FcmClient, Outcome, Platform, Push},
-    store::{naive, settings_many, token_hash},
-};
-
-const DUE: DueQuery = DueQuery {
-    table: "push",
-    key: "id",
-    due: "due_at",
-    filter: "state = 'PENDING'",
+    domain::{Category, MemberSettings, Platform},
+    fcm::{FcmClient, Outcome, Push},
+    store::{
+        Store,
+        pushes::{ClaimedPush, Finished},
+        settings_many,
+    },
 };
 
 /// What some rounds did.
@@ -57,7 +53,7 @@ impl Dispatched {
 
 #[derive(Debug, Clone)]
 pub struct Dispatcher {
-    pool: MySqlPool,
+    store: Store,
     fcm: Arc<FcmClient>,
 }
 
@@ -69,13 +65,15 @@ struct Claimed {
     off: bool,
 }
 
-fn list(n: usize) -> String {
-    vec!["?"; n].join(",")
-}
+/// One claimed push after its send: the token it went to, and FCM's answer.
+type Sent = (u64, Uuid, Option<String>, Outcome);
 
 impl Dispatcher {
     pub fn new(pool: MySqlPool, fcm: Arc<FcmClient>) -> Self {
-        Self { pool, fcm }
+        Self {
+            store: Store::new(pool),
+            fcm,
+        }
     }
 
     /// Rounds until nothing due is left (or `max_rounds`).
@@ -104,35 +102,13 @@ impl Dispatcher {
 
     /// Claims one batch of due pushes, records the attempt, sends, records the outcome.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Dispatched, sqlx::Error> {
-        let ids = moing_common::transaction!(
-            "notification.claim_pushes",
-            Result<Vec<u64>, sqlx::Error>,
-            {
-                let mut tx = self.pool.begin().await?;
-                let ids: Vec<u64> = claim_due(&mut tx, DUE, now, self.fcm.batch_size()).await?;
-                if !ids.is_empty() {
-                    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE push SET state = 'SENDING', attempted_at = ?, attempts = attempts + 1 \
-                     WHERE id IN ({})",
-                    list(ids.len())
-                )))
-                .bind(naive(now));
-                    for id in &ids {
-                        q = q.bind(id);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(ids)
-            }
-        )?;
+        let ids = self.store.claim_pushes(now, self.fcm.batch_size()).await?;
         if ids.is_empty() {
             return Ok(Dispatched::default());
         }
-
         let claimed = self.load(&ids).await?;
         let fcm = self.fcm.clone();
-        let outcomes: Vec<(u64, Uuid, Option<String>, Outcome)> = stream::iter(claimed)
+        let outcomes: Vec<Sent> = stream::iter(claimed)
             .map(|c| {
                 let fcm = fcm.clone();
                 async move {
@@ -158,136 +134,115 @@ impl Dispatcher {
     }
 
     async fn load(&self, ids: &[u64]) -> Result<Vec<Claimed>, sqlx::Error> {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT p.id, p.session_id, n.id AS notification_id, n.member_id, n.category, \
-             n.title, n.body, n.data, d.token, d.platform FROM push p \
-             JOIN notification n ON n.id = p.notification_id \
-             LEFT JOIN device d ON d.session_id = p.session_id AND d.member_id = n.member_id \
-             WHERE p.id IN ({})",
-            list(ids.len())
-        )));
-        for id in ids {
-            q = q.bind(id);
-        }
-        let rows = q.fetch_all(&self.pool).await?;
+        let rows = self.store.load_pushes(ids).await?;
         // The switches as they are now, not as they were when the push was
         // queued: a reminder held for quiet hours is not pushed if its
         // category was switched off meanwhile.
-        let mut members = rows
-            .iter()
-            .map(|r| r.try_get("member_id"))
-            .collect::<Result<Vec<Uuid>, _>>()?;
+        let mut members: Vec<Uuid> = rows.iter().map(|r| r.member).collect();
         members.sort_unstable();
         members.dedup();
-        let settings = settings_many(&mut *self.pool.acquire().await?, &members).await?;
+        let settings = settings_many(&mut *self.store.acquire().await?, &members).await?;
         let default = MemberSettings::default();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let member: Uuid = row.try_get("member_id")?;
-            let category: String = row.try_get("category")?;
-            let off = Category::parse(&category)
-                .is_some_and(|c| !settings.get(&member).unwrap_or(&default).allows(c));
-            let notification: Uuid = row.try_get("notification_id")?;
-            let token: Option<String> = row.try_get("token")?;
-            let platform: Option<String> = row.try_get("platform")?;
-            let data: String = row.try_get("data")?;
-            let mut data: BTreeMap<String, String> =
-                serde_json::from_str(&data).unwrap_or_default();
-            data.insert("notification_id".into(), notification.to_string());
-            let push = token.map(|token| Push {
-                token,
-                platform: platform
-                    .as_deref()
-                    .and_then(Platform::parse)
-                    .unwrap_or(Platform::Android),
-                title: row.try_get("title").unwrap_or_default(),
-                body: row.try_get("body").unwrap_or_default(),
-                tag: data.get("type").cloned().unwrap_or_default(),
-                data,
-            });
-            out.push(Claimed {
-                id: row.try_get("id")?,
-                session: row.try_get("session_id")?,
-                push,
-                off,
-            });
-        }
-        Ok(out)
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let off = Category::parse(&row.category)
+                    .is_some_and(|c| !settings.get(&row.member).unwrap_or(&default).allows(c));
+                claimed(row, off)
+            })
+            .collect())
     }
 
-    async fn record(
-        &self,
-        outcomes: Vec<(u64, Uuid, Option<String>, Outcome)>,
-    ) -> Result<Dispatched, sqlx::Error> {
-        moing_common::transaction!("notification.record", Result<Dispatched, sqlx::Error>, {
-            let now = naive(moing_common::clock::now());
-            let mut stats = Dispatched::default();
-            let mut tx = self.pool.begin().await?;
-            for (id, session, token, outcome) in outcomes.iter().cloned() {
-                let (state, error) = match &outcome {
-                    Outcome::Sent(_) => {
-                        stats.sent += 1;
-                        ("SENT", None)
-                    }
-                    Outcome::Skipped => {
-                        stats.skipped += 1;
-                        ("SKIPPED", None)
-                    }
-                    Outcome::TokenInvalid(code) => {
-                        stats.dropped += 1;
-                        if let Some(token) = &token {
-                            // Only this token: the session may have registered a new one meanwhile.
-                            sqlx::query("DELETE FROM device WHERE session_id = ? AND token_hash = ?")
-                                .bind(session)
-                                .bind(token_hash(token))
-                                .execute(&mut *tx)
-                                .await?;
-                            tracing::info!(session_id = %session, code = %code, "fcm token dropped");
-                        }
-                        ("DROPPED", Some(code.clone()))
-                    }
-                    Outcome::Failed(e) if token.is_none() => {
-                        stats.cancelled += 1;
-                        ("CANCELLED", Some(e.clone()))
-                    }
-                    Outcome::Failed(e) => {
-                        stats.failed += 1;
-                        tracing::warn!(push_id = id, error = %e, "push failed");
-                        ("FAILED", Some(e.clone()))
-                    }
-                };
-                // Push results by FCM outcome, for /metrics.
-                moing_common::metrics::push_result(match &outcome {
-                    Outcome::TokenInvalid(code) => code.as_str(),
-                    _ => state,
-                });
-                sqlx::query(
-                    "UPDATE push SET state = ?, finished_at = ?, last_error = ? WHERE id = ? AND state = 'SENDING'",
-                )
-                .bind(state)
-                .bind(now)
-                .bind(error.map(|e| e.chars().take(300).collect::<String>()))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await?;
-            Ok(stats)
-
-        })
+    async fn record(&self, outcomes: Vec<Sent>) -> Result<Dispatched, sqlx::Error> {
+        let mut stats = Dispatched::default();
+        let finished: Vec<Finished> = outcomes
+            .into_iter()
+            .map(|sent| finish(sent, &mut stats))
+            .collect();
+        self.store.finish_pushes(&finished).await?;
+        Ok(stats)
     }
 
     /// Rows a crashed dispatcher left `SENDING` become `UNKNOWN` (never resent).
     pub async fn expire_stale(&self, older_than: Duration) -> Result<u64, sqlx::Error> {
-        let cutoff = moing_common::clock::now()
-            - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::minutes(10));
-        Ok(sqlx::query(
-            "UPDATE push SET state = 'UNKNOWN', finished_at = ? WHERE state = 'SENDING' AND attempted_at < ?",
-        )
-        .bind(naive(moing_common::clock::now()))
-        .bind(naive(cutoff))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+        let now = moing_common::clock::now();
+        let cutoff =
+            now - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::minutes(10));
+        self.store.expire_sending(cutoff, now).await
+    }
+}
+
+/// The push of a claimed row (none when the device went away).
+fn claimed(row: ClaimedPush, off: bool) -> Claimed {
+    let ClaimedPush {
+        id,
+        session,
+        title,
+        body,
+        data,
+        token,
+        platform,
+        ..
+    } = row;
+    let push = token.map(|token| Push {
+        token,
+        platform: platform
+            .as_deref()
+            .and_then(Platform::parse)
+            .unwrap_or(Platform::Android),
+        title,
+        body,
+        tag: data.get("type").cloned().unwrap_or_default(),
+        data,
+    });
+    Claimed {
+        id,
+        session,
+        push,
+        off,
+    }
+}
+
+/// How a send ends: the row's state, and the counts and metrics of it.
+fn finish((id, session, token, outcome): Sent, stats: &mut Dispatched) -> Finished {
+    let mut dead_token = None;
+    let (state, error) = match &outcome {
+        Outcome::Sent(_) => {
+            stats.sent += 1;
+            ("SENT", None)
+        }
+        Outcome::Skipped => {
+            stats.skipped += 1;
+            ("SKIPPED", None)
+        }
+        Outcome::TokenInvalid(code) => {
+            stats.dropped += 1;
+            if let Some(token) = &token {
+                tracing::info!(session_id = %session, code = %code, "fcm token dropped");
+                dead_token = Some(token.clone());
+            }
+            ("DROPPED", Some(code.clone()))
+        }
+        Outcome::Failed(e) if token.is_none() => {
+            stats.cancelled += 1;
+            ("CANCELLED", Some(e.clone()))
+        }
+        Outcome::Failed(e) => {
+            stats.failed += 1;
+            tracing::warn!(push_id = id, error = %e, "push failed");
+            ("FAILED", Some(e.clone()))
+        }
+    };
+    // Push results by FCM outcome, for /metrics.
+    moing_common::metrics::push_result(match &outcome {
+        Outcome::TokenInvalid(code) => code.as_str(),
+        _ => state,
+    });
+    Finished {
+        id,
+        session,
+        state,
+        error,
+        dead_token,
     }
 }

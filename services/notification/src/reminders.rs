@@ -22,63 +22,30 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
-use chrono_tz::Tz;
-use moing_common::{
-    convert::{date, timestamp},
-    jobs::{DueQuery, claim_due},
-};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use moing_common::convert::{date, from_timestamp, timestamp};
 use moing_proto::moing::{
-    board::v1::{ListVoteNonVotersRequest, ListVotesClosingBetweenRequest},
+    board::v1::{ListVoteNonVotersRequest, ListVotesClosingBetweenRequest, VoteState},
     mission::v1::{
         GetTeamProgressRequest, ListMissionsDueBetweenRequest, ListUnprovenMembersRequest,
     },
     moim::v1::ListTeamsMeetingOnRequest,
 };
-use serde::{Deserialize, Serialize};
-use sqlx::{MySqlConnection, MySqlPool, Row};
+use sqlx::{MySqlConnection, MySqlPool};
 use uuid::Uuid;
 
 use crate::{
-    domain::{DEFAULT_TIME_ZONE, Draft, Kind},
+    domain::reminders::{
+        self as rules, AHEAD, BEHIND, GRACE, Groups, Occurrence, Payload, Totals, Upcoming,
+    },
     peers::{PeerError, Peers},
     push::Dispatcher,
-    store::{self, naive, utc},
+    store::{
+        self, Store,
+        reminders::{Due, claim_reminders, finish_reminder},
+        teams::team_name,
+    },
 };
-
-const DUE: DueQuery = DueQuery {
-    table: "reminder",
-    key: "reminder_key",
-    due: "due_at",
-    filter: "state = 'PENDING'",
-};
-
-/// An occurrence later than this is dropped instead of sent (after an outage).
-const GRACE: Duration = Duration::hours(1);
-/// How far ahead the polled sources are asked (ticks must come more often).
-const AHEAD: Duration = Duration::minutes(15);
-/// How far back the polled windows reach (a tick that came late).
-const BEHIND: Duration = Duration::minutes(5);
-
-/// What a reminder row carries from planning to sending.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-struct Payload {
-    team_id: String,
-    #[serde(default)]
-    team_name: String,
-    #[serde(default)]
-    target_id: String,
-    #[serde(default)]
-    title: String,
-    /// Deadline or closing instant (unix seconds) for due and vote reminders.
-    #[serde(default)]
-    at: i64,
-    /// Local date (YYYY-MM-DD): meeting day, or the week start for summaries.
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    time: String,
-}
 
 /// What a tick did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -91,31 +58,27 @@ pub struct Tick {
 
 #[derive(Debug, Clone)]
 pub struct Scheduler {
-    pool: MySqlPool,
+    store: Store,
     peers: Arc<Peers>,
     dispatcher: Dispatcher,
-}
-
-fn tz_of(name: &str) -> Tz {
-    name.parse().unwrap_or(DEFAULT_TIME_ZONE)
-}
-
-/// `day` at `h:m` in `tz` as an instant (the earliest one around DST changes).
-fn local_instant(tz: Tz, day: NaiveDate, h: u32, m: u32) -> Option<DateTime<Utc>> {
-    let t = day.and_time(NaiveTime::from_hms_opt(h, m, 0)?);
-    tz.from_local_datetime(&t)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 fn absent(what: &str, e: &PeerError) {
     tracing::info!(source = what, error = %e, "reminder source not available: nothing due from it this round");
 }
 
+#[derive(Debug, thiserror::Error)]
+enum SendError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Peer(PeerError),
+}
+
 impl Scheduler {
     pub fn new(pool: MySqlPool, peers: Arc<Peers>, dispatcher: Dispatcher) -> Self {
         Self {
-            pool,
+            store: Store::new(pool),
             peers,
             dispatcher,
         }
@@ -136,59 +99,6 @@ impl Scheduler {
         Ok(tick)
     }
 
-    /// Plans a reminder `lead` before the instant `at` of a team's item
-    /// (a mission deadline, a vote's close); skips items with bad ids or no time.
-    #[allow(clippy::too_many_arguments)]
-    async fn plan_before(
-        &self,
-        kind: &str,
-        label: &str,
-        team_id: &str,
-        target_id: &str,
-        title: &str,
-        at: Option<&prost_types::Timestamp>,
-        lead: Duration,
-    ) -> Result<usize, sqlx::Error> {
-        let (Ok(team), Some(at)) = (
-            Uuid::parse_str(team_id),
-            at.and_then(moing_common::convert::from_timestamp),
-        ) else {
-            return Ok(0);
-        };
-        let payload = Payload {
-            team_id: team.to_string(),
-            target_id: target_id.to_owned(),
-            title: title.to_owned(),
-            at: at.timestamp(),
-            ..Payload::default()
-        };
-        let key = format!("{label}:{target_id}:{}", at.timestamp());
-        self.insert(kind, key, Some(team), at - lead, &payload)
-            .await
-    }
-
-    async fn insert(
-        &self,
-        kind: &str,
-        key: String,
-        team: Option<Uuid>,
-        due: DateTime<Utc>,
-        payload: &Payload,
-    ) -> Result<usize, sqlx::Error> {
-        let done = sqlx::query(
-            "INSERT IGNORE INTO reminder (reminder_key, kind, team_id, payload, state, due_at) \
-             VALUES (?, ?, ?, ?, 'PENDING', ?)",
-        )
-        .bind(key)
-        .bind(kind)
-        .bind(team)
-        .bind(serde_json::to_string(payload).unwrap_or_else(|_| "{}".into()))
-        .bind(naive(due))
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() as usize)
-    }
-
     /// Writes the occurrences due between `now - GRACE` and the horizon.
     pub async fn plan(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
         let mut planned = 0;
@@ -199,66 +109,26 @@ impl Scheduler {
         Ok(planned)
     }
 
-    async fn plan_team_times(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
-        let teams = sqlx::query("SELECT team_id, name, time_zone FROM team WHERE active = TRUE")
-            .fetch_all(&self.pool)
-            .await?;
+    async fn write(&self, occurrences: &[Occurrence]) -> Result<usize, sqlx::Error> {
         let mut planned = 0;
-        for row in teams {
-            let team: Uuid = row.try_get("team_id")?;
-            let name: String = row.try_get("name")?;
-            let tz = tz_of(&row.try_get::<String, _>("time_zone")?);
-            let today = now.with_timezone(&tz).date_naive();
-            for day in [today - Duration::days(1), today, today + Duration::days(1)] {
-                let payload = Payload {
-                    team_id: team.to_string(),
-                    team_name: name.clone(),
-                    date: day.to_string(),
-                    ..Payload::default()
-                };
-                if let Some(due) = local_instant(tz, day, 20, 0)
-                    && due > now - GRACE
-                    && due <= now + AHEAD
-                {
-                    planned += self
-                        .insert(
-                            "UNPROVEN",
-                            format!("unproven:{team}:{day}"),
-                            Some(team),
-                            due,
-                            &payload,
-                        )
-                        .await?;
-                }
-                if day.weekday() == Weekday::Mon
-                    && let Some(due) = local_instant(tz, day, 9, 0)
-                    && due > now - GRACE
-                    && due <= now + AHEAD
-                {
-                    let week_start = day - Duration::days(7);
-                    let payload = Payload {
-                        date: week_start.to_string(),
-                        ..payload.clone()
-                    };
-                    planned += self
-                        .insert(
-                            "WEEKLY",
-                            format!("weekly:{team}:{day}"),
-                            Some(team),
-                            due,
-                            &payload,
-                        )
-                        .await?;
-                }
-            }
+        for o in occurrences {
+            planned += self.store.plan_reminder(o).await?;
+        }
+        Ok(planned)
+    }
+
+    async fn plan_team_times(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+        let mut planned = 0;
+        for (team, name, tz) in self.store.active_teams().await? {
+            let occurrences = rules::team_time_occurrences(team, &name, rules::tz_of(&tz), now);
+            planned += self.write(&occurrences).await?;
         }
         Ok(planned)
     }
 
     async fn plan_meetings(&self, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
         let mut planned = 0;
-        let today = now.date_naive();
-        for day in [today - Duration::days(1), today, today + Duration::days(1)] {
+        for day in rules::days_around(now.date_naive()) {
             let mut token = String::new();
             loop {
                 let r = self
@@ -279,40 +149,22 @@ impl Scheduler {
                         return Ok(planned);
                     }
                 };
-                for t in page.teams {
-                    let Ok(team) = Uuid::parse_str(&t.team_id) else {
-                        continue;
-                    };
-                    let tz = tz_of(&t.time_zone);
-                    let Some(due) = local_instant(tz, day, 9, 0) else {
-                        continue;
-                    };
-                    if due <= now - GRACE || due > now + AHEAD {
-                        continue;
-                    }
-                    let time = t
-                        .meetings
-                        .first()
-                        .and_then(|m| m.start_time.as_ref())
-                        .map(|s| format!("{:02}:{:02}", s.hours, s.minutes))
-                        .unwrap_or_default();
-                    let payload = Payload {
-                        team_id: team.to_string(),
-                        team_name: t.team_name.clone(),
-                        date: day.to_string(),
-                        time,
-                        ..Payload::default()
-                    };
-                    planned += self
-                        .insert(
-                            "MEETING",
-                            format!("meeting:{team}:{day}"),
-                            Some(team),
-                            due,
-                            &payload,
-                        )
-                        .await?;
-                }
+                let occurrences: Vec<Occurrence> = page
+                    .teams
+                    .iter()
+                    .filter_map(|t| {
+                        let team = Uuid::parse_str(&t.team_id).ok()?;
+                        let time = t
+                            .meetings
+                            .first()
+                            .and_then(|m| m.start_time.as_ref())
+                            .map(|s| format!("{:02}:{:02}", s.hours, s.minutes))
+                            .unwrap_or_default();
+                        let tz = rules::tz_of(&t.time_zone);
+                        rules::meeting_occurrence(team, &t.team_name, tz, day, time, now)
+                    })
+                    .collect();
+                planned += self.write(&occurrences).await?;
                 if page.next_page_token.is_empty() {
                     break;
                 }
@@ -350,19 +202,20 @@ impl Scheduler {
                         return Ok(planned);
                     }
                 };
-                for m in page.missions {
-                    planned += self
-                        .plan_before(
-                            kind,
-                            label,
-                            &m.team_id,
-                            &m.mission_id,
-                            &m.title,
-                            m.deadline.as_ref(),
-                            lead,
-                        )
-                        .await?;
-                }
+                let occurrences: Vec<Occurrence> = page
+                    .missions
+                    .iter()
+                    .filter_map(|m| {
+                        let item = Upcoming {
+                            team_id: &m.team_id,
+                            target_id: &m.mission_id,
+                            title: &m.title,
+                            at: m.deadline.as_ref().and_then(from_timestamp),
+                        };
+                        rules::occurrence_before(kind, label, item, lead)
+                    })
+                    .collect();
+                planned += self.write(&occurrences).await?;
                 if page.next_page_token.is_empty() {
                     break;
                 }
@@ -397,19 +250,20 @@ impl Scheduler {
                     return Ok(planned);
                 }
             };
-            for v in page.votes {
-                planned += self
-                    .plan_before(
-                        "VOTE_1H",
-                        "vote1h",
-                        &v.team_id,
-                        &v.vote_id,
-                        &v.title,
-                        v.closes_at.as_ref(),
-                        lead,
-                    )
-                    .await?;
-            }
+            let occurrences: Vec<Occurrence> = page
+                .votes
+                .iter()
+                .filter_map(|v| {
+                    let item = Upcoming {
+                        team_id: &v.team_id,
+                        target_id: &v.vote_id,
+                        title: &v.title,
+                        at: v.closes_at.as_ref().and_then(from_timestamp),
+                    };
+                    rules::occurrence_before("VOTE_1H", "vote1h", item, lead)
+                })
+                .collect();
+            planned += self.write(&occurrences).await?;
             if page.next_page_token.is_empty() {
                 break;
             }
@@ -422,56 +276,15 @@ impl Scheduler {
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Tick, sqlx::Error> {
         let mut tick = Tick::default();
         loop {
-            let mut tx = self.pool.begin().await?;
-            let keys: Vec<String> = claim_due(&mut tx, DUE, now, 20).await?;
-            if keys.is_empty() {
+            let mut tx = self.store.begin().await?;
+            let claimed = claim_reminders(&mut tx, now, 20).await?;
+            if claimed.is_empty() {
                 tx.commit().await?;
                 return Ok(tick);
             }
             let mut progressed = false;
-            for key in keys {
-                let row = sqlx::query(
-                    "SELECT kind, payload, due_at FROM reminder WHERE reminder_key = ?",
-                )
-                .bind(&key)
-                .fetch_one(&mut *tx)
-                .await?;
-                let kind: String = row.try_get("kind")?;
-                let payload: String = row.try_get("payload")?;
-                let due = utc(row.try_get("due_at")?);
-                let payload: Payload = serde_json::from_str(&payload).unwrap_or_default();
-                let (state, count) = if now - due > GRACE {
-                    tick.expired += 1;
-                    ("EXPIRED", 0)
-                } else {
-                    match self.send(&mut tx, &key, &kind, &payload, now).await {
-                        Ok(n) => {
-                            // Reminder lag (due → sent), for /metrics.
-                            moing_common::metrics::reminder_lag(
-                                (now - due).num_milliseconds().max(0) as f64 / 1000.0,
-                            );
-                            tick.sent += 1;
-                            tick.recipients += n;
-                            ("DONE", n)
-                        }
-                        Err(SendError::Database(e)) => return Err(e),
-                        Err(SendError::Peer(e)) => {
-                            // Stays PENDING: retried next tick while within grace.
-                            tracing::warn!(reminder = %key, error = %e, "reminder not sent yet");
-                            continue;
-                        }
-                    }
-                };
-                progressed = true;
-                sqlx::query(
-                    "UPDATE reminder SET state = ?, done_at = ?, recipient_count = ? WHERE reminder_key = ?",
-                )
-                .bind(state)
-                .bind(naive(now))
-                .bind(count as i64)
-                .bind(&key)
-                .execute(&mut *tx)
-                .await?;
+            for due in claimed {
+                progressed |= self.run_one(&mut tx, &due, now, &mut tick).await?;
             }
             tx.commit().await?;
             if !progressed {
@@ -480,41 +293,59 @@ impl Scheduler {
         }
     }
 
-    async fn team_name(
+    /// Sends (or expires) one claimed occurrence; false when it stays
+    /// PENDING because a peer did not answer (retried next tick while within grace).
+    async fn run_one(
         &self,
         conn: &mut MySqlConnection,
-        team: Uuid,
-    ) -> Result<String, sqlx::Error> {
-        Ok(
-            sqlx::query_scalar("SELECT name FROM team WHERE team_id = ?")
-                .bind(team)
-                .fetch_optional(&mut *conn)
-                .await?
-                .unwrap_or_default(),
-        )
+        due: &Due,
+        now: DateTime<Utc>,
+        tick: &mut Tick,
+    ) -> Result<bool, sqlx::Error> {
+        let (state, count) = if now - due.due > GRACE {
+            tick.expired += 1;
+            ("EXPIRED", 0)
+        } else {
+            match self.send(conn, due, now).await {
+                Ok(n) => {
+                    // Reminder lag (due → sent), for /metrics.
+                    moing_common::metrics::reminder_lag(
+                        (now - due.due).num_milliseconds().max(0) as f64 / 1000.0,
+                    );
+                    tick.sent += 1;
+                    tick.recipients += n;
+                    ("DONE", n)
+                }
+                Err(SendError::Database(e)) => return Err(e),
+                Err(SendError::Peer(e)) => {
+                    tracing::warn!(reminder = %due.key, error = %e, "reminder not sent yet");
+                    return Ok(false);
+                }
+            }
+        };
+        finish_reminder(conn, &due.key, state, count, now).await?;
+        Ok(true)
     }
 
     async fn send(
         &self,
         conn: &mut MySqlConnection,
-        key: &str,
-        kind: &str,
-        p: &Payload,
+        due: &Due,
         now: DateTime<Utc>,
     ) -> Result<usize, SendError> {
+        let p = &due.payload;
         let Ok(team) = Uuid::parse_str(&p.team_id) else {
             return Ok(0);
         };
-        let source = format!("reminder:{key}");
-        // (draft, recipients) groups: the body may differ per member.
-        let groups: Vec<(Draft, Vec<Uuid>)> = match kind {
+        let source = format!("reminder:{}", due.key);
+        let groups = match due.kind.as_str() {
             "UNPROVEN" => self.unproven(team, &p.team_name, now).await?,
-            "DUE_24H" | "DUE_1H" => {
-                let name = self.team_name(conn, team).await?;
+            kind @ ("DUE_24H" | "DUE_1H") => {
+                let name = team_name(conn, team).await?;
                 self.due(team, &name, kind == "DUE_24H", p).await?
             }
             "VOTE_1H" => {
-                let name = self.team_name(conn, team).await?;
+                let name = team_name(conn, team).await?;
                 self.vote(team, &name, p).await?
             }
             "MEETING" => self.meeting(team, p).await?,
@@ -538,7 +369,7 @@ impl Scheduler {
         team: Uuid,
         name: &str,
         now: DateTime<Utc>,
-    ) -> Result<Vec<(Draft, Vec<Uuid>)>, SendError> {
+    ) -> Result<Groups, SendError> {
         let Some(mission) = &self.peers.mission else {
             return Ok(vec![]);
         };
@@ -570,30 +401,7 @@ impl Scheduler {
             }
             token = page.next_page_token;
         }
-        let mut groups: BTreeMap<String, (usize, Vec<Uuid>)> = BTreeMap::new();
-        for (member, titles) in per_member {
-            let body = match titles.as_slice() {
-                [one] => format!("[{name}] '{one}' 미션 인증을 모임원들이 기다리고 있어요!"),
-                many => format!("[{name}] 아직 인증하지 않은 미션이 {}개 있어요", many.len()),
-            };
-            groups
-                .entry(body)
-                .or_insert((titles.len(), vec![]))
-                .1
-                .push(member);
-        }
-        Ok(groups
-            .into_iter()
-            .map(|(body, (count, members))| {
-                (
-                    Draft::new(Kind::ReminderUnprovenMissions, Some(team), name, None)
-                        .text("오늘의 미션, 잊지 않으셨죠? 👀", body)
-                        .path(format!("/teams/{team}/missions"))
-                        .with("mission_count", count.to_string()),
-                    members,
-                )
-            })
-            .collect())
+        Ok(rules::unproven(team, name, per_member))
     }
 
     async fn due(
@@ -602,7 +410,7 @@ impl Scheduler {
         name: &str,
         day_before: bool,
         p: &Payload,
-    ) -> Result<Vec<(Draft, Vec<Uuid>)>, SendError> {
+    ) -> Result<Groups, SendError> {
         let Some(mission) = &self.peers.mission else {
             return Ok(vec![]);
         };
@@ -633,34 +441,17 @@ impl Scheduler {
             .iter()
             .filter_map(|s| Uuid::parse_str(s).ok())
             .collect();
-        let (kind, title, body) = if day_before {
-            (
-                Kind::ReminderMissionDue24h,
-                format!("[D-1] {}", m.title),
-                format!("[{name}] 마감까지 하루 남았어요! 인증하고 모잉불을 키워 봐요 🔥"),
-            )
-        } else {
-            (
-                Kind::ReminderMissionDue1h,
-                format!("⏰ 마감 1시간 전! {}", m.title),
-                format!("[{name}] 아직 인증하지 않았어요. 서둘러 인증해 봐요 💨"),
-            )
-        };
-        Ok(vec![(
-            Draft::new(kind, Some(team), name, None)
-                .text(title, body)
-                .path(format!("/teams/{team}/missions/{}", m.mission_id))
-                .with("mission_id", &m.mission_id),
+        Ok(rules::mission_due(
+            team,
+            name,
+            day_before,
+            &m.mission_id,
+            &m.title,
             members,
-        )])
+        ))
     }
 
-    async fn vote(
-        &self,
-        team: Uuid,
-        name: &str,
-        p: &Payload,
-    ) -> Result<Vec<(Draft, Vec<Uuid>)>, SendError> {
+    async fn vote(&self, team: Uuid, name: &str, p: &Payload) -> Result<Groups, SendError> {
         let Some(board) = &self.peers.board else {
             return Ok(vec![]);
         };
@@ -693,7 +484,7 @@ impl Scheduler {
             };
             // Closed, or the deadline moved (a new occurrence is planned for it).
             let closes = page.closes_at.as_ref().map(|t| t.seconds);
-            if page.state != 1 || closes != Some(p.at) {
+            if page.state != VoteState::Open as i32 || closes != Some(p.at) {
                 return Ok(vec![]);
             }
             non_voters.extend(
@@ -707,19 +498,10 @@ impl Scheduler {
             token = page.next_page_token;
         }
         let team_name = if name.is_empty() { &info.name } else { name };
-        Ok(vec![(
-            Draft::new(Kind::ReminderVoteClosing, Some(team), team_name, None)
-                .text(
-                    "🗳️ 투표 마감 1시간 전이에요",
-                    format!("[{team_name}] '{}' 투표에 아직 참여하지 않았어요", p.title),
-                )
-                .path(format!("/teams/{team}/votes/{}", p.target_id))
-                .with("vote_id", &p.target_id),
-            non_voters,
-        )])
+        Ok(rules::vote_closing(team, team_name, p, non_voters))
     }
 
-    async fn meeting(&self, team: Uuid, p: &Payload) -> Result<Vec<(Draft, Vec<Uuid>)>, SendError> {
+    async fn meeting(&self, team: Uuid, p: &Payload) -> Result<Groups, SendError> {
         let Some(info) = self.peers.team(team).await.map_err(SendError::Peer)? else {
             return Ok(vec![]);
         };
@@ -728,22 +510,10 @@ impl Scheduler {
         } else {
             &p.team_name
         };
-        let body = if p.time.is_empty() {
-            "오늘 모임에서 만나요! 😊".to_owned()
-        } else {
-            format!("오늘 {}에 만나요! 😊", p.time)
-        };
-        let mut draft = Draft::new(Kind::ReminderMeetingDay, Some(team), name, None)
-            .text(format!("오늘은 {name} 모임 날이에요 📅"), body)
-            .path(format!("/teams/{team}"))
-            .with("meeting_date", &p.date);
-        if !p.time.is_empty() {
-            draft = draft.with("meeting_time", &p.time);
-        }
-        Ok(vec![(draft, info.members)])
+        Ok(rules::meeting_day(team, name, p, info.members.clone()))
     }
 
-    async fn weekly(&self, team: Uuid, p: &Payload) -> Result<Vec<(Draft, Vec<Uuid>)>, SendError> {
+    async fn weekly(&self, team: Uuid, p: &Payload) -> Result<Groups, SendError> {
         let Some(info) = self.peers.team(team).await.map_err(SendError::Peer)? else {
             return Ok(vec![]);
         };
@@ -752,17 +522,22 @@ impl Scheduler {
         } else {
             p.team_name.clone()
         };
-        let title = format!("[{name}] 지난주 리포트가 도착했어요 📊");
-        let base = Draft::new(Kind::ReminderWeeklySummary, Some(team), &name, None)
-            .path(format!("/teams/{team}"))
-            .with("week_start", &p.date);
-        let fallback = vec![(
-            base.clone()
-                .text(&title, "지난 한 주 모임 기록을 확인해 보세요!"),
-            info.members.clone(),
-        )];
-        let (Some(mission), Ok(start)) = (&self.peers.mission, p.date.parse::<NaiveDate>()) else {
-            return Ok(fallback);
+        let progress = self.last_week(team, &p.date).await;
+        Ok(rules::weekly_summary(
+            team,
+            &name,
+            &p.date,
+            &info.members,
+            progress.as_deref(),
+        ))
+    }
+
+    /// Each member's totals of the week starting `week_start`; None when
+    /// mission is not configured or does not answer.
+    async fn last_week(&self, team: Uuid, week_start: &str) -> Option<Vec<Totals>> {
+        let (Some(mission), Ok(start)) = (&self.peers.mission, week_start.parse::<NaiveDate>())
+        else {
+            return None;
         };
         let progress = mission
             .clone()
@@ -777,54 +552,22 @@ impl Scheduler {
             Ok(r) => r.into_inner(),
             Err(s) => {
                 absent("mission progress", &PeerError::from_status("mission", s));
-                return Ok(fallback);
+                return None;
             }
         };
-        let rate = |done: i32, required: i32| (required > 0).then(|| done * 100 / required);
-        let rates: BTreeMap<Uuid, Option<i32>> = progress
-            .members
-            .iter()
-            .filter_map(|m| {
-                let id = Uuid::parse_str(&m.member_id).ok()?;
-                let t = m.totals.as_ref()?;
-                Some((id, rate(t.done, t.required)))
-            })
-            .collect();
-        let known: Vec<i32> = rates.values().flatten().copied().collect();
-        let team_rate = (!known.is_empty()).then(|| known.iter().sum::<i32>() / known.len() as i32);
-        let mut groups: BTreeMap<String, Vec<Uuid>> = BTreeMap::new();
-        for m in &info.members {
-            let body = match (rates.get(m).copied().flatten(), team_rate) {
-                (Some(mine), Some(avg)) => format!("지난주 나의 달성률 {mine}% · 팀 평균 {avg}%"),
-                (None, Some(avg)) => format!("지난주 팀 평균 달성률은 {avg}%예요"),
-                _ => "지난 한 주 모임 기록을 확인해 보세요!".to_owned(),
-            };
-            groups.entry(body).or_default().push(*m);
-        }
-        Ok(groups
-            .into_iter()
-            .map(|(body, members)| (base.clone().text(&title, body), members))
-            .collect())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum SendError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    #[error(transparent)]
-    Peer(PeerError),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn local_times_become_instants() {
-        let day: NaiveDate = "2026-03-02".parse().expect("date");
-        let seoul = local_instant(chrono_tz::Asia::Seoul, day, 20, 0).expect("instant");
-        assert_eq!(seoul.to_rfc3339(), "2026-03-02T11:00:00+00:00");
-        assert_eq!(tz_of("nowhere"), DEFAULT_TIME_ZONE);
+        Some(
+            progress
+                .members
+                .iter()
+                .filter_map(|m| {
+                    let t = m.totals.as_ref()?;
+                    Some(Totals {
+                        member: Uuid::parse_str(&m.member_id).ok()?,
+                        done: t.done,
+                        required: t.required,
+                    })
+                })
+                .collect(),
+        )
     }
 }

@@ -19,9 +19,16 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    MIGRATOR, config::Settings, events::Consumer, fcm::FcmClient, grpc::Notifications,
-    internal::Internal, peers::Peers, push::Dispatcher, reminders::Scheduler,
-    sink::NotificationSink, store,
+    MIGRATOR,
+    config::Settings,
+    events::Consumer,
+    fcm::FcmClient,
+    grpc::{Internal, Notifications},
+    peers::Peers,
+    push::Dispatcher,
+    reminders::Scheduler,
+    sink::NotificationSink,
+    store::Store,
 };
 
 /// Serves with access tokens verified against auth's JWKS.
@@ -124,15 +131,16 @@ pub async fn run_with(
         peers: parts.peers.clone(),
     });
     let sink = NotificationSink::new(pool.clone(), consumer, parts.dispatcher.clone());
+    let store = Store::new(pool.clone());
     let server = ServerBuilder::new()
         .add_service(EventSinkServer::new(sink))
         .add_service(NotificationInternalServiceServer::new(Internal {
-            pool: pool.clone(),
+            store: store.clone(),
             peers: parts.peers.clone(),
             dispatcher: parts.dispatcher.clone(),
         }))
         .add_service(NotificationServiceServer::new(Notifications {
-            pool: pool.clone(),
+            store,
             retention_days: jobs.retention_days,
         }));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
@@ -144,17 +152,5 @@ pub async fn run_with(
 
 /// Deletes inbox rows past retention, batch by batch; returns how many went.
 pub async fn purge(pool: &MySqlPool, days: i64, batch: u32) -> anyhow::Result<u64> {
-    let before = moing_common::clock::now() - chrono::Duration::days(days);
-    let mut total = 0;
-    loop {
-        let n = store::purge_before(pool, before, batch).await?;
-        total += n;
-        if n < u64::from(batch) {
-            break;
-        }
-    }
-    if total > 0 {
-        tracing::info!(deleted = total, "inbox retention purge");
-    }
-    Ok(total)
+    Ok(Store::new(pool.clone()).purge_expired(days, batch).await?)
 }
