@@ -130,6 +130,67 @@ fn query_params(schemas_gen: &mut Gen, m: &MessageDescriptor, skip: &[String]) -
         .collect()
 }
 
+/// One operation: id, tag, parameters, body, responses and security.
+fn operation(schemas_gen: &mut Gen, route: &Route) -> Map<String, Value> {
+    let input = route.method.input();
+    let vars = route.template.variables();
+    let mut params: Vec<Value> = vars
+        .iter()
+        .map(|v| json!({"name": v, "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[^/:]+$"}}))
+        .collect();
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(route.method.full_name()));
+    op.insert(
+        "tags".into(),
+        json!([route.method.parent_service().full_name()]),
+    );
+    match &route.body {
+        BodyRule::All => {
+            let schema = schemas_gen.message_schema(&input, &vars);
+            op.insert(
+                "requestBody".into(),
+                json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+            );
+        }
+        BodyRule::Field(f) => {
+            if let Some(field) = input.get_field_by_name(f) {
+                let schema = schemas_gen.field_schema(&field);
+                op.insert(
+                    "requestBody".into(),
+                    json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+                );
+            }
+            let mut skip = vars.clone();
+            skip.push(f.clone());
+            params.extend(query_params(schemas_gen, &input, &skip));
+        }
+        BodyRule::None => params.extend(query_params(schemas_gen, &input, &vars)),
+    }
+    op.insert("parameters".into(), json!(params));
+    let output = schemas_gen.message_ref(&route.method.output());
+    let content_type = if route.method.is_server_streaming() {
+        "application/x-ndjson"
+    } else {
+        "application/json"
+    };
+    op.insert(
+        "responses".into(),
+        json!({
+            "200": {"description": "OK", "content": {content_type: {"schema": output}}},
+            "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        }),
+    );
+    if !matches!(
+        route.method.full_name(),
+        "moing.auth.v1.AuthService.SignIn"
+            | "moing.auth.v1.AuthService.RefreshToken"
+            | "moing.auth.v1.AuthService.GetJwks"
+    ) {
+        op.insert("security".into(), json!([{"bearer": []}]));
+    }
+    op
+}
+
 /// The OpenAPI document for `routes`.
 pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value {
     let mut schemas_gen = Gen {
@@ -138,59 +199,7 @@ pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value
     };
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for route in routes {
-        let input = route.method.input();
-        let vars = route.template.variables();
-        let mut params: Vec<Value> = vars
-            .iter()
-            .map(|v| json!({"name": v, "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[^/:]+$"}}))
-            .collect();
-        let mut op = Map::new();
-        op.insert("operationId".into(), json!(route.method.full_name()));
-        op.insert(
-            "tags".into(),
-            json!([route.method.parent_service().full_name()]),
-        );
-        match &route.body {
-            BodyRule::All => {
-                let schema = schemas_gen.message_schema(&input, &vars);
-                op.insert(
-                    "requestBody".into(),
-                    json!({"required": true, "content": {"application/json": {"schema": schema}}}),
-                );
-            }
-            BodyRule::Field(f) => {
-                if let Some(field) = input.get_field_by_name(f) {
-                    let schema = schemas_gen.field_schema(&field);
-                    op.insert("requestBody".into(), json!({"required": true, "content": {"application/json": {"schema": schema}}}));
-                }
-                let mut skip = vars.clone();
-                skip.push(f.clone());
-                params.extend(query_params(&mut schemas_gen, &input, &skip));
-            }
-            BodyRule::None => params.extend(query_params(&mut schemas_gen, &input, &vars)),
-        }
-        op.insert("parameters".into(), json!(params));
-        let output = schemas_gen.message_ref(&route.method.output());
-        let content_type = if route.method.is_server_streaming() {
-            "application/x-ndjson"
-        } else {
-            "application/json"
-        };
-        op.insert(
-            "responses".into(),
-            json!({
-                "200": {"description": "OK", "content": {content_type: {"schema": output}}},
-                "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-            }),
-        );
-        if !matches!(
-            route.method.full_name(),
-            "moing.auth.v1.AuthService.SignIn"
-                | "moing.auth.v1.AuthService.RefreshToken"
-                | "moing.auth.v1.AuthService.GetJwks"
-        ) {
-            op.insert("security".into(), json!([{"bearer": []}]));
-        }
+        let op = operation(&mut schemas_gen, route);
         paths
             .entry(route.template.openapi_path())
             .or_default()

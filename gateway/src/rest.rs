@@ -28,13 +28,92 @@ use crate::{
 const FORWARDED: [&str; 4] = ["authorization", "x-request-id", "traceparent", "tracestate"];
 
 pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
-    let (route, bound) = match lookup(&gateway.routes, &method, &path) {
-        Lookup::Found(r, b) => (r.clone(), b),
-        Lookup::NotFound => {
-            return plain_error(StatusCode::NOT_FOUND, Code::NotFound, "no such path");
-        }
+    match call(gateway, req).await {
+        Ok(resp) | Err(resp) => resp,
+    }
+}
+
+/// Every step of a REST call; `Err` is the error answer of the first step that fails.
+async fn call(gateway: Arc<Gateway>, req: http::Request<Body>) -> Result<Response, Response> {
+    let (route, bound) = route_of(&gateway, req.method(), req.uri().path())?;
+    tracing::Span::current().record("rpc.method", route.method.full_name());
+    let address = client_address(&req, &gateway.trusted);
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    admit(&gateway, &route, authorization.as_deref(), &address).await?;
+    let (parts, body) = req.into_parts();
+    let body = axum::body::to_bytes(body, gateway.body_limit)
+        .await
+        .map_err(|_| {
+            plain_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                Code::InvalidArgument,
+                "request body is too large",
+            )
+        })?;
+    let message = request_message(&route, &bound, parts.uri.query(), &body)
+        .map_err(|bad| plain_error(StatusCode::BAD_REQUEST, Code::InvalidArgument, &bad.0))?;
+    let channel = gateway
+        .upstream(route.method.parent_service().full_name())
+        .ok_or_else(|| {
+            plain_error(
+                StatusCode::NOT_IMPLEMENTED,
+                Code::Unimplemented,
+                "service is not routed",
+            )
+        })?;
+    let grpc_req = upstream_request(&gateway, &parts.headers, &address, &message);
+    let grpc_path = route
+        .grpc_path()
+        .parse::<http::uri::PathAndQuery>()
+        .map_err(|_| error_response(&Status::internal("bad method path")))?;
+    let mut client = Grpc::new(channel);
+    if let Err(e) = client.ready().await {
+        tracing::warn!(error = %e, "upstream not ready");
+        return Err(error_response(&Status::unavailable(
+            "upstream service is unavailable",
+        )));
+    }
+    let output = route.method.output();
+    if route.method.is_server_streaming() {
+        let stream = client
+            .server_streaming(grpc_req, grpc_path, RawCodec)
+            .await
+            .map_err(|status| error_response(&status))?;
+        return Ok(ndjson(stream.into_inner(), output));
+    }
+    let resp = client
+        .unary(grpc_req, grpc_path, RawCodec)
+        .await
+        .map_err(|status| error_response(&status))?;
+    let json = DynamicMessage::decode(output, resp.into_inner())
+        .ok()
+        .and_then(|m| response_json(&m).ok())
+        .ok_or_else(|| error_response(&Status::internal("undecodable upstream response")))?;
+    let mut resp = Response::new(Body::from(json));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+/// The route of a method and path, or 404 / 405 with `Allow`.
+fn route_of(
+    gateway: &Gateway,
+    method: &Method,
+    path: &str,
+) -> Result<(crate::routes::Route, Vec<(String, String)>), Response> {
+    match lookup(&gateway.routes, method, path) {
+        Lookup::Found(r, b) => Ok((r.clone(), b)),
+        Lookup::NotFound => Err(plain_error(
+            StatusCode::NOT_FOUND,
+            Code::NotFound,
+            "no such path",
+        )),
         Lookup::MethodNotAllowed(allowed) => {
             let mut resp = plain_error(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -45,63 +124,50 @@ pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response
             if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
                 resp.headers_mut().insert(header::ALLOW, v);
             }
-            return resp;
+            Err(resp)
         }
-    };
-    tracing::Span::current().record("rpc.method", route.method.full_name());
-    let address = client_address(&req, &gateway.trusted);
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let principal = match gateway
+    }
+}
+
+/// The edge checks: the caller's token where the method needs one, then the rate limit.
+async fn admit(
+    gateway: &Gateway,
+    route: &crate::routes::Route,
+    authorization: Option<&str>,
+    address: &str,
+) -> Result<(), Response> {
+    let principal = gateway
         .edge
-        .check(route.method.full_name(), authorization.as_deref())
+        .check(route.method.full_name(), authorization)
         .await
-    {
-        Ok(p) => p,
-        Err(status) => return error_response(&status),
-    };
+        .map_err(|status| error_response(&status))?;
     if let Some(p) = &principal {
         moing_common::observe::record_member(&p.member_id);
     }
-    if let Err(status) = gateway.limiter.check(&address, principal.as_ref()) {
-        return error_response(&status);
-    }
-    let (parts, body) = req.into_parts();
-    let body = match axum::body::to_bytes(body, gateway.body_limit).await {
-        Ok(b) => b,
-        Err(_) => {
-            return plain_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                Code::InvalidArgument,
-                "request body is too large",
-            );
-        }
-    };
-    let message = match request_message(&route, &bound, parts.uri.query(), &body) {
-        Ok(m) => m,
-        Err(bad) => return plain_error(StatusCode::BAD_REQUEST, Code::InvalidArgument, &bad.0),
-    };
-    let Some(channel) = gateway.upstream(route.method.parent_service().full_name()) else {
-        return plain_error(
-            StatusCode::NOT_IMPLEMENTED,
-            Code::Unimplemented,
-            "service is not routed",
-        );
-    };
+    gateway
+        .limiter
+        .check(address, principal.as_ref())
+        .map_err(|status| error_response(&status))
+}
 
+/// The upstream call: the message, the deadline, the forwarded headers, the
+/// client address and the gateway's service credential.
+fn upstream_request(
+    gateway: &Gateway,
+    headers: &http::HeaderMap,
+    address: &str,
+    message: &DynamicMessage,
+) -> tonic::Request<Bytes> {
     let mut grpc_req = tonic::Request::new(Bytes::from(message.encode_to_vec()));
     grpc_req.set_timeout(gateway.deadline);
     for name in FORWARDED {
-        if let Some(v) = parts.headers.get(name).and_then(|v| v.to_str().ok())
+        if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
             && let Ok(v) = MetadataValue::try_from(v)
         {
             grpc_req.metadata_mut().insert(name, v);
         }
     }
-    if let Ok(v) = MetadataValue::try_from(address.as_str()) {
+    if let Ok(v) = MetadataValue::try_from(address) {
         grpc_req.metadata_mut().insert("x-forwarded-for", v);
     }
     if let Ok(v) = MetadataValue::try_from(gateway.service_token.as_str()) {
@@ -109,56 +175,27 @@ pub async fn handle(gateway: Arc<Gateway>, req: http::Request<Body>) -> Response
             .metadata_mut()
             .insert(moing_common::layer::SERVICE_TOKEN_HEADER, v);
     }
-    let grpc_path = match route.grpc_path().parse::<http::uri::PathAndQuery>() {
-        Ok(p) => p,
-        Err(_) => return error_response(&Status::internal("bad method path")),
-    };
-    let mut client = Grpc::new(channel);
-    if let Err(e) = client.ready().await {
-        tracing::warn!(error = %e, "upstream not ready");
-        return error_response(&Status::unavailable("upstream service is unavailable"));
-    }
-    let output = route.method.output();
-    if route.method.is_server_streaming() {
-        let stream = match client.server_streaming(grpc_req, grpc_path, RawCodec).await {
-            Ok(s) => s.into_inner(),
-            Err(status) => return error_response(&status),
+    grpc_req
+}
+
+/// Server streaming as newline-delimited JSON: one message per line; a failure
+/// ends the stream with an error line.
+fn ndjson(stream: tonic::Streaming<Bytes>, output: prost_reflect::MessageDescriptor) -> Response {
+    let lines = stream.map(move |item| {
+        let mut line = match item {
+            Ok(bytes) => DynamicMessage::decode(output.clone(), bytes)
+                .ok()
+                .and_then(|m| response_json(&m).ok())
+                .unwrap_or_else(|| b"{}".to_vec()),
+            Err(status) => crate::errors::error_json(&status).to_string().into_bytes(),
         };
-        // Newline-delimited JSON: one message per line; a failure ends with an error line.
-        let lines = stream.map(move |item| {
-            let line = match item {
-                Ok(bytes) => DynamicMessage::decode(output.clone(), bytes)
-                    .ok()
-                    .and_then(|m| response_json(&m).ok())
-                    .unwrap_or_else(|| b"{}".to_vec()),
-                Err(status) => crate::errors::error_json(&status).to_string().into_bytes(),
-            };
-            let mut line = line;
-            line.push(b'\n');
-            Ok::<_, std::convert::Infallible>(Bytes::from(line))
-        });
-        let mut resp = Response::new(Body::from_stream(lines));
-        resp.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/x-ndjson"),
-        );
-        return resp;
-    }
-    match client.unary(grpc_req, grpc_path, RawCodec).await {
-        Ok(resp) => {
-            let decoded = DynamicMessage::decode(output, resp.into_inner());
-            match decoded.ok().and_then(|m| response_json(&m).ok()) {
-                Some(json) => {
-                    let mut resp = Response::new(Body::from(json));
-                    resp.headers_mut().insert(
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_static("application/json"),
-                    );
-                    resp
-                }
-                None => error_response(&Status::internal("undecodable upstream response")),
-            }
-        }
-        Err(status) => error_response(&status),
-    }
+        line.push(b'\n');
+        Ok::<_, std::convert::Infallible>(Bytes::from(line))
+    });
+    let mut resp = Response::new(Body::from_stream(lines));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-ndjson"),
+    );
+    resp
 }

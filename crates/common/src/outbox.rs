@@ -193,42 +193,12 @@ impl Relay {
         if locked.is_none() {
             return Ok(Round::Busy);
         }
-        let rows = sqlx::query(
-            "SELECT p.seq, o.payload FROM outbox_pending p JOIN outbox o ON o.seq = p.seq \
-             WHERE p.subscriber = ? ORDER BY p.seq LIMIT ?",
-        )
-        .bind(&self.subscriber)
-        .bind(self.options.batch_size)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
+        let (seqs, events) = self.read_batch(&mut tx).await?;
+        if seqs.is_empty() {
             tx.commit().await?;
             return Ok(Round::Delivered(0));
         }
-        let mut seqs = Vec::with_capacity(rows.len());
-        let mut events = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: u64 = row.try_get("seq")?;
-            let payload: Vec<u8> = row.try_get("payload")?;
-            seqs.push(seq);
-            events.push(Event::decode(payload.as_slice())?);
-        }
-        // A round is its own trace, linked to the trace of each event it carries.
-        let span = tracing::info_span!(
-            "outbox.relay",
-            otel.kind = "producer",
-            messaging.system = "moing-outbox",
-            messaging.destination.name = %self.subscriber,
-            messaging.batch.message_count = events.len(),
-        );
-        for event in &events {
-            span.add_link(
-                crate::observe::extract(&event.trace_context)
-                    .span()
-                    .span_context()
-                    .clone(),
-            );
-        }
+        let span = self.round_span(&events);
         let result = self
             .client
             .clone()
@@ -237,29 +207,12 @@ impl Relay {
             .await;
         match result {
             Ok(_) => {
-                let placeholders = vec!["?"; seqs.len()].join(",");
-                let sql = format!(
-                    "DELETE FROM outbox_pending WHERE subscriber = ? AND seq IN ({placeholders})"
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&self.subscriber);
-                for seq in &seqs {
-                    q = q.bind(seq);
-                }
-                q.execute(&mut *tx).await?;
+                self.acknowledge(&mut tx, &seqs).await?;
                 tx.commit().await?;
                 Ok(Round::Delivered(seqs.len()))
             }
             Err(status) => {
-                let message: String = status.message().chars().take(400).collect();
-                sqlx::query(
-                    "UPDATE outbox_pending SET attempts = attempts + 1, last_error = ? \
-                     WHERE subscriber = ? AND seq = ?",
-                )
-                .bind(format!("{:?}: {message}", status.code()))
-                .bind(&self.subscriber)
-                .bind(seqs[0])
-                .execute(&mut *tx)
-                .await?;
+                self.record_failure(&mut tx, seqs[0], &status).await?;
                 tx.commit().await?;
                 Err(anyhow::anyhow!(
                     "delivery to {} failed: {:?} {}",
@@ -269,6 +222,87 @@ impl Relay {
                 ))
             }
         }
+    }
+
+    /// The oldest pending events of this subscriber, with their sequence numbers.
+    async fn read_batch(
+        &self,
+        tx: &mut sqlx::MySqlConnection,
+    ) -> anyhow::Result<(Vec<u64>, Vec<Event>)> {
+        let rows = sqlx::query(
+            "SELECT p.seq, o.payload FROM outbox_pending p JOIN outbox o ON o.seq = p.seq \
+             WHERE p.subscriber = ? ORDER BY p.seq LIMIT ?",
+        )
+        .bind(&self.subscriber)
+        .bind(self.options.batch_size)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut seqs = Vec::with_capacity(rows.len());
+        let mut events = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: u64 = row.try_get("seq")?;
+            let payload: Vec<u8> = row.try_get("payload")?;
+            seqs.push(seq);
+            events.push(Event::decode(payload.as_slice())?);
+        }
+        Ok((seqs, events))
+    }
+
+    /// A round is its own trace, linked to the trace of each event it carries.
+    fn round_span(&self, events: &[Event]) -> tracing::Span {
+        let span = tracing::info_span!(
+            "outbox.relay",
+            otel.kind = "producer",
+            messaging.system = "moing-outbox",
+            messaging.destination.name = %self.subscriber,
+            messaging.batch.message_count = events.len(),
+        );
+        for event in events {
+            span.add_link(
+                crate::observe::extract(&event.trace_context)
+                    .span()
+                    .span_context()
+                    .clone(),
+            );
+        }
+        span
+    }
+
+    /// Delivered: the events leave this subscriber's queue.
+    async fn acknowledge(
+        &self,
+        tx: &mut sqlx::MySqlConnection,
+        seqs: &[u64],
+    ) -> anyhow::Result<()> {
+        let placeholders = vec!["?"; seqs.len()].join(",");
+        let sql =
+            format!("DELETE FROM outbox_pending WHERE subscriber = ? AND seq IN ({placeholders})");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&self.subscriber);
+        for seq in seqs {
+            q = q.bind(seq);
+        }
+        q.execute(&mut *tx).await?;
+        Ok(())
+    }
+
+    /// Not delivered: the first event of the batch counts the attempt and keeps the error.
+    async fn record_failure(
+        &self,
+        tx: &mut sqlx::MySqlConnection,
+        seq: u64,
+        status: &tonic::Status,
+    ) -> anyhow::Result<()> {
+        let message: String = status.message().chars().take(400).collect();
+        sqlx::query(
+            "UPDATE outbox_pending SET attempts = attempts + 1, last_error = ? \
+             WHERE subscriber = ? AND seq = ?",
+        )
+        .bind(format!("{:?}: {message}", status.code()))
+        .bind(&self.subscriber)
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
     }
 
     /// Runs until `shutdown`; on shutdown it finishes the round in progress (flush).

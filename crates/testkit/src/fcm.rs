@@ -198,6 +198,37 @@ async fn send(
     if latency > 0 {
         tokio::time::sleep(Duration::from_millis(latency as u64)).await;
     }
+    if let Err(refused) = admit(&s, &project, &headers) {
+        return refused;
+    }
+    let message = body["message"].clone();
+    let token = message["token"].as_str().unwrap_or("").to_owned();
+    if token.is_empty() {
+        return fcm_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ARGUMENT",
+            "Recipient of the message is not set.",
+            None,
+        );
+    }
+    match next_failure(&s, &token) {
+        Some(failure) => failure_response(failure),
+        None => accept(&s, token, message),
+    }
+}
+
+/// FCM's error answer with its HTTP status.
+fn fcm_error(status: StatusCode, name: &str, message: &str, reason: Option<&str>) -> Response {
+    (
+        status,
+        Json(error_body(status.as_u16(), name, message, reason)),
+    )
+        .into_response()
+}
+
+/// The OAuth bearer must be one this stand-in issued and still live, and the
+/// project the configured one.
+fn admit(s: &FcmState, project: &str, headers: &HeaderMap) -> Result<(), Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -210,47 +241,29 @@ async fn send(
         .and_then(|i| i.get(bearer).copied())
         .is_some_and(|exp| exp > chrono::Utc::now().timestamp());
     if !live {
-        return (
+        return Err(fcm_error(
             StatusCode::UNAUTHORIZED,
-            Json(error_body(
-                401,
-                "UNAUTHENTICATED",
-                "Request had invalid authentication credentials.",
-                None,
-            )),
-        )
-            .into_response();
+            "UNAUTHENTICATED",
+            "Request had invalid authentication credentials.",
+            None,
+        ));
     }
     // `{project}/messages:send` arrives as one path segment ending in ":send".
-    let project = project.trim_end_matches("/messages:send");
-    if project != PROJECT {
-        return (
+    if project.trim_end_matches("/messages:send") != PROJECT {
+        return Err(fcm_error(
             StatusCode::FORBIDDEN,
-            Json(error_body(
-                403,
-                "PERMISSION_DENIED",
-                "Permission denied.",
-                Some("SENDER_ID_MISMATCH"),
-            )),
-        )
-            .into_response();
+            "PERMISSION_DENIED",
+            "Permission denied.",
+            Some("SENDER_ID_MISMATCH"),
+        ));
     }
-    let message = body["message"].clone();
-    let token = message["token"].as_str().unwrap_or("").to_owned();
-    if token.is_empty() {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(error_body(
-                400,
-                "INVALID_ARGUMENT",
-                "Recipient of the message is not set.",
-                None,
-            )),
-        )
-            .into_response();
-    }
-    let failure = s.failures.lock().ok().and_then(|mut f| {
-        let current = f.get(&token).copied()?;
+    Ok(())
+}
+
+/// The failure set up for `token`, counting down the transient ones.
+fn next_failure(s: &FcmState, token: &str) -> Option<FcmFailure> {
+    s.failures.lock().ok().and_then(|mut f| {
+        let current = f.get(token).copied()?;
         let next = match current {
             FcmFailure::QuotaExceeded {
                 retry_after_secs,
@@ -266,84 +279,79 @@ async fn send(
             permanent => Some(permanent),
         };
         match next {
-            Some(n) => f.insert(token.clone(), n),
-            None => f.remove(&token),
+            Some(n) => f.insert(token.to_owned(), n),
+            None => f.remove(token),
         };
         Some(current)
-    });
+    })
+}
+
+/// FCM's answer for each failure, as the real service words it.
+fn failure_response(failure: FcmFailure) -> Response {
     match failure {
-        Some(FcmFailure::Unregistered) => (
+        FcmFailure::Unregistered => fcm_error(
             StatusCode::NOT_FOUND,
-            Json(error_body(
-                404,
-                "NOT_FOUND",
-                "Requested entity was not found.",
-                Some("UNREGISTERED"),
-            )),
-        )
-            .into_response(),
-        Some(FcmFailure::InvalidToken) => (
+            "NOT_FOUND",
+            "Requested entity was not found.",
+            Some("UNREGISTERED"),
+        ),
+        FcmFailure::InvalidToken => fcm_error(
             StatusCode::BAD_REQUEST,
-            Json(error_body(
-                400,
-                "INVALID_ARGUMENT",
-                "The registration token is not a valid FCM registration token",
-                Some("INVALID_ARGUMENT"),
-            )),
-        )
-            .into_response(),
-        Some(FcmFailure::QuotaExceeded {
+            "INVALID_ARGUMENT",
+            "The registration token is not a valid FCM registration token",
+            Some("INVALID_ARGUMENT"),
+        ),
+        FcmFailure::QuotaExceeded {
             retry_after_secs, ..
-        }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_secs.to_string())],
-            Json(error_body(
-                429,
+        } => {
+            let mut resp = fcm_error(
+                StatusCode::TOO_MANY_REQUESTS,
                 "RESOURCE_EXHAUSTED",
                 "Quota exceeded for quota metric 'Messages per minute'.",
                 Some("QUOTA_EXCEEDED"),
-            )),
-        )
-            .into_response(),
-        Some(FcmFailure::Unavailable { .. }) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(error_body(
-                503,
-                "UNAVAILABLE",
-                "The service is currently unavailable.",
-                Some("UNAVAILABLE"),
-            )),
-        )
-            .into_response(),
-        None => {
-            let n = s.received.lock().map(|r| r.len()).unwrap_or(0) + 1;
-            let data = message["data"]
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let received = ReceivedMessage {
-                token,
-                title: message["notification"]["title"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-                body: message["notification"]["body"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
-                data,
-                message,
-            };
-            if let Ok(mut r) = s.received.lock() {
-                r.push(received);
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            Json(json!({"name": format!("projects/{PROJECT}/messages/{n}")})).into_response()
+            resp
         }
+        FcmFailure::Unavailable { .. } => fcm_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UNAVAILABLE",
+            "The service is currently unavailable.",
+            Some("UNAVAILABLE"),
+        ),
     }
+}
+
+/// Records the message and answers with its name.
+fn accept(s: &FcmState, token: String, message: Value) -> Response {
+    let n = s.received.lock().map(|r| r.len()).unwrap_or(0) + 1;
+    let data = message["data"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let text = |field: &str| {
+        message["notification"][field]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    };
+    let received = ReceivedMessage {
+        token,
+        title: text("title"),
+        body: text("body"),
+        data,
+        message,
+    };
+    if let Ok(mut r) = s.received.lock() {
+        r.push(received);
+    }
+    Json(json!({"name": format!("projects/{PROJECT}/messages/{n}")})).into_response()
 }
 
 impl FcmServer {
