@@ -22,15 +22,9 @@
 pub mod access;
 pub mod config;
 pub mod domain;
-pub mod encouragement;
 pub mod error;
-pub mod goal;
 pub mod grpc;
-pub mod internal;
 pub mod jobs;
-pub mod pokes;
-pub mod progress;
-pub mod reports;
 pub mod seed;
 pub mod startup;
 pub mod storage;

@@ -58,20 +58,10 @@ pub async fn run_with(
     let team_events = Arc::new(crate::jobs::TeamEvents {
         outbox: outbox.clone(),
     });
-    let outbox_for_reports = outbox.clone();
-    let encouragement = crate::encouragement::Encouragement {
-        pool: pool.clone(),
-        outbox: outbox.clone(),
-    };
     let missions = Arc::new(Missions {
         store: Store::new(pool.clone(), outbox),
         members,
-        encouragement,
         storage: crate::storage::Storage::new(&settings.s3),
-        reports: crate::reports::Reports {
-            pool: pool.clone(),
-            outbox: outbox_for_reports,
-        },
     });
     let server = ServerBuilder::new()
         .add_service(moing_common::outbox::EventSinkService::server(

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::domain::{Kind, Mission, tz, week_start};
+use super::{Kind, Mission, tz, week_start};
 
 /// Done / required / skipped / pending counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
