@@ -8,7 +8,10 @@ use moing_common::{
     service,
 };
 use moing_proto::moing::{
-    mission::v1::mission_service_server::MissionServiceServer,
+    mission::v1::{
+        mission_internal_service_server::MissionInternalServiceServer,
+        mission_service_server::MissionServiceServer,
+    },
     moim::v1::team_internal_service_client::TeamInternalServiceClient,
 };
 use tokio::net::TcpListener;
@@ -68,7 +71,7 @@ pub async fn run_with(
             pool.clone(),
             team_events,
         ))
-        .add_service(moing_proto::moing::mission::v1::mission_internal_service_server::MissionInternalServiceServer::from_arc(missions.clone()))
+        .add_service(MissionInternalServiceServer::from_arc(missions.clone()))
         .add_service(MissionServiceServer::from_arc(missions));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
     let _ = deadlines.await;

@@ -207,14 +207,17 @@ impl Missions {
         } else {
             Uuid::parse_str(&r.author_member_id).ok()
         };
-        let skipped = pb::ProofStatus::Skipped as i32;
+        let (any, skipped) = (
+            pb::ProofStatus::Unspecified as i32,
+            pb::ProofStatus::Skipped as i32,
+        );
         let all: Vec<Proof> = self
             .store
             .proofs(mission, filter)
             .await?
             .into_iter()
             .filter(|p| author.is_none_or(|a| p.member_id == a))
-            .filter(|p| r.status == 0 || (r.status == skipped) == p.skipped)
+            .filter(|p| r.status == any || (r.status == skipped) == p.skipped)
             .collect();
         // Blocked members' proofs disappear for the blocker (and the reverse).
         let blocked = self

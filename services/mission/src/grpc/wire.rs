@@ -159,9 +159,9 @@ pub fn ended_filter(v: &mut Validator, state: i32) -> Option<bool> {
     }
 }
 
-/// Whether a mission passes a list's kind filter (0: any).
+/// Whether a mission passes a list's kind filter (UNSPECIFIED: any).
 pub fn kind_matches(filter: i32, m: &Mission) -> bool {
-    filter == 0 || pb::MissionKind::from(m.kind) as i32 == filter
+    filter == pb::MissionKind::Unspecified as i32 || pb::MissionKind::from(m.kind) as i32 == filter
 }
 
 // ---- requests -------------------------------------------------------------
