@@ -16,7 +16,10 @@ use moing_proto::moing::moim::v1::{
 };
 use uuid::Uuid;
 
-use crate::{domain::tz, error::MissionError, progress::Span};
+use crate::{
+    domain::{progress::Span, tz},
+    error::MissionError,
+};
 
 /// Membership spans per member in team-local days, in joined order (a member
 /// who left and rejoined has several); an active period has no end.

@@ -58,6 +58,22 @@ impl Default for Settings {
     }
 }
 
+impl moing_common::entry::Binary for Settings {
+    const NAME: &'static str = "mission";
+
+    fn listen(&self) -> std::net::SocketAddr {
+        self.base.grpc.listen
+    }
+
+    fn log(&self) -> &moing_common::config::LogSettings {
+        &self.base.log
+    }
+
+    fn check_secrets(&self) -> anyhow::Result<()> {
+        Ok(self.require_secrets()?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use moing_common::config::from_toml;
@@ -92,21 +108,5 @@ mod tests {
             Settings::default().require_secrets().is_ok(),
             "development passes"
         );
-    }
-}
-
-impl moing_common::entry::Binary for Settings {
-    const NAME: &'static str = "mission";
-
-    fn listen(&self) -> std::net::SocketAddr {
-        self.base.grpc.listen
-    }
-
-    fn log(&self) -> &moing_common::config::LogSettings {
-        &self.base.log
-    }
-
-    fn check_secrets(&self) -> anyhow::Result<()> {
-        Ok(self.require_secrets()?)
     }
 }

@@ -1,5 +1,9 @@
 //! Missions' rules: kinds and ways, periods in the team's time zone (weeks run
-//! Monday to Sunday), proof bodies. No tonic, no SQL.
+//! Monday to Sunday), proofs and their bodies, reactions, the score rule and
+//! the kinds of reported content. Nothing of the wire or the database here:
+//! the wire forms are in `grpc/wire.rs`, the rows in `store/`.
+
+pub mod progress;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -32,19 +36,6 @@ impl Kind {
             Self::Once
         }
     }
-    pub fn from_number(n: i32) -> Option<Self> {
-        match n {
-            1 => Some(Self::Once),
-            2 => Some(Self::Repeat),
-            _ => None,
-        }
-    }
-    pub fn number(self) -> i32 {
-        match self {
-            Self::Once => 1,
-            Self::Repeat => 2,
-        }
-    }
 }
 
 impl Way {
@@ -62,19 +53,33 @@ impl Way {
             _ => Self::Text,
         }
     }
-    pub fn from_number(n: i32) -> Option<Self> {
-        match n {
-            1 => Some(Self::Text),
-            2 => Some(Self::Photo),
-            3 => Some(Self::Link),
-            _ => None,
+}
+
+/// Why a mission ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// By its maker or the leader.
+    Manual,
+    /// A ONCE mission's deadline passed.
+    Deadline,
+    /// The team finished or was disbanded.
+    TeamEnded,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "MANUAL",
+            Self::Deadline => "DEADLINE",
+            Self::TeamEnded => "TEAM_ENDED",
         }
     }
-    pub fn number(self) -> i32 {
-        match self {
-            Self::Text => 1,
-            Self::Photo => 2,
-            Self::Link => 3,
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "MANUAL" => Some(Self::Manual),
+            "DEADLINE" => Some(Self::Deadline),
+            "TEAM_ENDED" => Some(Self::TeamEnded),
+            _ => None,
         }
     }
 }
@@ -91,7 +96,7 @@ pub struct Mission {
     pub deadline: Option<DateTime<Utc>>,
     pub times_per_week: Option<i32>,
     pub ended: bool,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<EndReason>,
     pub ended_at: Option<DateTime<Utc>>,
     pub maker_id: Uuid,
     pub time_zone: String,
@@ -133,6 +138,211 @@ pub fn valid_link(url: &str) -> bool {
         && !url.contains(char::is_whitespace)
 }
 
+/// A mission to create, validated (who makes it and the team's time zone
+/// come from the caller's access).
+#[derive(Debug, Clone)]
+pub struct NewMission {
+    pub team: Uuid,
+    pub title: String,
+    pub content: String,
+    pub rule: String,
+    pub kind: Kind,
+    pub way: Way,
+    pub deadline: Option<DateTime<Utc>>,
+    /// REPEAT only (0 for ONCE).
+    pub times_per_week: i32,
+}
+
+impl NewMission {
+    /// The mission `maker` creates now in a team of `time_zone`.
+    pub fn create(self, maker: Uuid, time_zone: String, now: DateTime<Utc>) -> Mission {
+        Mission {
+            id: Uuid::now_v7(),
+            team_id: self.team,
+            title: self.title,
+            content: self.content,
+            rule: self.rule,
+            kind: self.kind,
+            way: self.way,
+            deadline: self.deadline,
+            times_per_week: (self.kind == Kind::Repeat).then_some(self.times_per_week),
+            ended: false,
+            end_reason: None,
+            ended_at: None,
+            maker_id: maker,
+            time_zone,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+/// A proof or skip to record on a mission, validated.
+#[derive(Debug, Clone)]
+pub struct NewProof {
+    pub team: Uuid,
+    pub mission: Uuid,
+    pub body: Body,
+    pub caption: String,
+}
+
+/// Where an upload goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadScope {
+    /// A proof photo of a mission of a team.
+    ProofPhoto { team: Uuid, mission: Uuid },
+    /// The caller's profile image.
+    ProfileImage,
+    /// A team's image; None before the team exists (the creator's own upload).
+    TeamImage(Option<Uuid>),
+}
+
+/// An upload to presign, validated.
+#[derive(Debug, Clone)]
+pub struct NewUpload {
+    pub scope: UploadScope,
+    pub content_type: String,
+    pub content_length: i64,
+    /// The key extension of the accepted content type.
+    pub ext: &'static str,
+}
+
+/// A stored proof (or skip).
+#[derive(Debug, Clone)]
+pub struct Proof {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub mission_id: Uuid,
+    pub member_id: Uuid,
+    pub skipped: bool,
+    pub way: Way,
+    pub text: Option<String>,
+    pub link_url: Option<String>,
+    pub photo_key: Option<String>,
+    pub skip_reason: Option<String>,
+    pub caption: String,
+    pub day: NaiveDate,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a new proof carries.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Text(String),
+    Link(String),
+    Photo(String),
+    Skip(String),
+}
+
+impl Body {
+    /// Whether the body fits a mission proved in `way` (a skip fits any).
+    pub fn fits(&self, way: Way) -> bool {
+        matches!(
+            (self, way),
+            (Body::Skip(_), _)
+                | (Body::Text(_), Way::Text)
+                | (Body::Link(_), Way::Link)
+                | (Body::Photo(_), Way::Photo)
+        )
+    }
+}
+
+/// The key prefix of `member`'s proof photos for a mission.
+pub fn photo_prefix(team: Uuid, mission: Uuid, member: Uuid) -> String {
+    format!("teams/{team}/missions/{mission}/{member}/")
+}
+
+/// A sticker on a proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sticker {
+    Clap,
+    Fire,
+    Muscle,
+    Party,
+    Love,
+}
+
+impl Sticker {
+    /// Every sticker, in the order counts are shown.
+    pub const ALL: [Sticker; 5] = [
+        Sticker::Clap,
+        Sticker::Fire,
+        Sticker::Muscle,
+        Sticker::Party,
+        Sticker::Love,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clap => "CLAP",
+            Self::Fire => "FIRE",
+            Self::Muscle => "MUSCLE",
+            Self::Party => "PARTY",
+            Self::Love => "LOVE",
+        }
+    }
+}
+
+/// Reaction counts of one proof as seen by one member.
+#[derive(Debug, Clone, Default)]
+pub struct Reactions {
+    pub hearts: i32,
+    pub hearted_by_me: bool,
+    /// (sticker, count, mine), stickers with a count only.
+    pub stickers: Vec<(Sticker, i32, bool)>,
+    pub comments: i32,
+}
+
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: Uuid,
+    pub proof_id: Uuid,
+    pub member_id: Uuid,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a report is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentKind {
+    Proof,
+    Comment,
+}
+
+impl ContentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Proof => "PROOF",
+            Self::Comment => "COMMENT",
+        }
+    }
+}
+
+/// The team score (모잉불). Rule (documented in ScoreRule): +10 for the first
+/// done proof of a slot (mission, member, day — a deleted and redone proof
+/// does not score twice), +30 when every active member completed a ONCE
+/// mission, +50 when every active member met a REPEAT mission's weekly
+/// target; level L starts at 100·L(L−1)/2 points (level 1 at 0, 2 at 100, 3 at
+/// 300, ...). Points only go up and are added with `points = points + ?` in
+/// SQL, never read-modify-write.
+pub mod score {
+    pub const POINTS_PER_PROOF: i64 = 10;
+    pub const ONCE_BONUS: i64 = 30;
+    pub const WEEKLY_BONUS: i64 = 50;
+    pub const LEVEL_STEP: i64 = 100;
+    pub const DESCRIPTION: &str = "+10 per first done proof of a day, +30 when every member completes a one-time mission, +50 when every member meets a weekly target; level L starts at 100·L(L−1)/2 points";
+
+    /// (level, level start points, next level points) for `points`.
+    pub fn level(points: i64) -> (i32, i64, i64) {
+        let start = |l: i64| LEVEL_STEP * l * (l - 1) / 2;
+        let mut l = 1;
+        while start(l + 1) <= points {
+            l += 1;
+        }
+        (l as i32, start(l), start(l + 1))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +363,15 @@ mod tests {
         assert!(!valid_link("https://"));
         assert!(!valid_link("ftp://x.y"));
         assert!(!valid_link("https://a b.c"));
+    }
+
+    #[test]
+    fn levels_rise_on_triangular_thresholds() {
+        use score::level;
+        assert_eq!(level(0), (1, 0, 100));
+        assert_eq!(level(99), (1, 0, 100));
+        assert_eq!(level(100), (2, 100, 300));
+        assert_eq!(level(300), (3, 300, 600));
+        assert_eq!(level(1000), (5, 1000, 1500));
     }
 }

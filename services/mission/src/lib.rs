@@ -7,30 +7,25 @@
 //! `MissionInternalService` (`proto/moing/mission/v1/`) is served; membership is
 //! checked through moim on every call.
 //!
-//! Layout (STYLE.md): `config` (settings, loaded once in `main`), `startup`
-//! (build and serve), `grpc` (MissionService, thin handlers), `internal`
-//! (MissionInternalService) and `goal` (its GetTeamProgress), `domain` (kinds,
-//! ways, periods), `progress` (the counting rules, pure), `encouragement`
-//! (hearts, stickers, comments), `pokes` (pokes and the score rule), `reports`
-//! (reports and reviews), `storage` (S3: presigned PUT/GET, HeadObject,
-//! DeleteObject), `access` (membership via moim, cached), `store` (SQL),
-//! `error` (the one wire mapping). `jobs` ends ONCE missions at their deadline
-//! and the missions of finished or disbanded teams (moim's events, received on
-//! `moing.events.v1.EventSink`). `seed` writes long histories for the benchmarks
-//! only.
+//! Layout (docs/service-inside.md): `config` (settings, loaded once in
+//! `main`), `startup` (wiring: database, store, clients, jobs, serve), `error`
+//! (the error enum, its wire mapping and the reason codes), `grpc` (the
+//! service struct and both services as a table of contents; handlers in
+//! `grpc/<resource>.rs`, proto ⇄ domain in `grpc/wire.rs`), `domain` (kinds,
+//! ways, periods, proofs, reactions, the score rule; the counting rules in
+//! `domain/progress.rs`), `store` (all SQL, one `Store` with methods per
+//! resource in `store/`), `storage` (S3: presigned PUT/GET, HeadObject,
+//! DeleteObject) and `access` (membership via moim, cached). `jobs` ends ONCE
+//! missions at their deadline and the missions of finished or disbanded teams
+//! (moim's events, received on `moing.events.v1.EventSink`). `seed` writes
+//! long histories for the benchmarks only.
 
 pub mod access;
 pub mod config;
 pub mod domain;
-pub mod encouragement;
 pub mod error;
-pub mod goal;
 pub mod grpc;
-pub mod internal;
 pub mod jobs;
-pub mod pokes;
-pub mod progress;
-pub mod reports;
 pub mod seed;
 pub mod startup;
 pub mod storage;

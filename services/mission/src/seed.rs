@@ -22,18 +22,16 @@ pub struct History {
     pub missions: usize,
 }
 
-/// `days` of history for `members` (the first is the leader) of `team`: three
-/// REPEAT missions (7, 3 and 5 a week) and one ONCE mission a week, with daily
-/// proofs, some skips and misses. Team-local days are Asia/Seoul.
-pub async fn seed_history(
+/// A seeded mission: id, kind and weekly target.
+type Seeded = (Uuid, String, Option<i32>);
+
+/// Three REPEAT missions (7, 3 and 5 a week), created `days` ago.
+async fn seed_repeats(
     pool: &MySqlPool,
     team_id: Uuid,
-    members: &[Uuid],
+    leader: Uuid,
     days: i64,
-) -> anyhow::Result<History> {
-    let leader = members.first().copied().unwrap_or_default();
-    let today = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive();
-    let start = today - chrono::Duration::days(days);
+) -> anyhow::Result<[Seeded; 3]> {
     let created = (moing_common::clock::now() - chrono::Duration::days(days)).naive_utc();
     let mission = |kind: &str, n: Option<i32>| (Uuid::now_v7(), kind.to_owned(), n);
     let repeats = [
@@ -46,7 +44,17 @@ pub async fn seed_history(
             .bind(id).bind(team_id).bind(kind).bind(n).bind(leader).bind(created).bind(created)
             .execute(pool).await?;
     }
-    // One ONCE mission per week, ended at its deadline a week later.
+    Ok(repeats)
+}
+
+/// One ONCE mission per week, ended at its deadline a week later: (id, first
+/// team-local day).
+async fn seed_onces(
+    pool: &MySqlPool,
+    team_id: Uuid,
+    leader: Uuid,
+    days: i64,
+) -> anyhow::Result<Vec<(Uuid, NaiveDate)>> {
     let mut onces = Vec::new();
     let mut w = 0;
     while w * 7 < days {
@@ -64,9 +72,21 @@ pub async fn seed_history(
         onces.push((id, (at + chrono::Duration::hours(9)).date_naive()));
         w += 1;
     }
+    Ok(onces)
+}
 
-    // Proof rows: (mission, member, status, day, week slot, is_once).
-    let mut rows: Vec<(Uuid, Uuid, &str, NaiveDate, i32, bool)> = Vec::new();
+/// Proof rows: (mission, member, status, day, week slot, is_once).
+type SeedRow = (Uuid, Uuid, &'static str, NaiveDate, i32, bool);
+
+/// Daily proofs from `start` to before `today`, some skips and misses.
+fn proof_rows(
+    repeats: &[Seeded; 3],
+    onces: &[(Uuid, NaiveDate)],
+    members: &[Uuid],
+    start: NaiveDate,
+    today: NaiveDate,
+) -> Vec<SeedRow> {
+    let mut rows: Vec<SeedRow> = Vec::new();
     let mut d = start;
     let mut seed_n = 0u64;
     while d < today {
@@ -86,17 +106,20 @@ pub async fn seed_history(
                 rows.push((repeats[2].0, *m, "DONE", d, slot(dow), false));
             }
             // This week's one-time mission, on its second day, by 80%.
-            if let Some((id, first)) = onces
+            if let Some((id, _)) = onces
                 .iter()
                 .find(|(_, f)| *f + chrono::Duration::days(1) == d)
                 && chance(seed_n ^ 29 ^ mi as u64, 80)
             {
-                let _ = first;
                 rows.push((*id, *m, "DONE", d, 0, true));
             }
         }
         d += chrono::Duration::days(1);
     }
+    rows
+}
+
+async fn insert_proofs(pool: &MySqlPool, team_id: Uuid, rows: &[SeedRow]) -> anyhow::Result<()> {
     for chunk in rows.chunks(500) {
         let mut q = sqlx::QueryBuilder::<sqlx::MySql>::new(
             "INSERT INTO proof (id, team_id, mission_id, member_id, status, way, body_text, day, week_start, week_slot, is_once, created_at) ",
@@ -122,6 +145,25 @@ pub async fn seed_history(
         );
         q.build().execute(pool).await?;
     }
+    Ok(())
+}
+
+/// `days` of history for `members` (the first is the leader) of `team`: three
+/// REPEAT missions (7, 3 and 5 a week) and one ONCE mission a week, with daily
+/// proofs, some skips and misses. Team-local days are Asia/Seoul.
+pub async fn seed_history(
+    pool: &MySqlPool,
+    team_id: Uuid,
+    members: &[Uuid],
+    days: i64,
+) -> anyhow::Result<History> {
+    let leader = members.first().copied().unwrap_or_default();
+    let today = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive();
+    let start = today - chrono::Duration::days(days);
+    let repeats = seed_repeats(pool, team_id, leader, days).await?;
+    let onces = seed_onces(pool, team_id, leader, days).await?;
+    let rows = proof_rows(&repeats, &onces, members, start, today);
+    insert_proofs(pool, team_id, &rows).await?;
     sqlx::query("ANALYZE TABLE proof").execute(pool).await?;
     Ok(History {
         proofs: rows.len(),

@@ -8,7 +8,10 @@ use moing_common::{
     service,
 };
 use moing_proto::moing::{
-    mission::v1::mission_service_server::MissionServiceServer,
+    mission::v1::{
+        mission_internal_service_server::MissionInternalServiceServer,
+        mission_service_server::MissionServiceServer,
+    },
     moim::v1::team_internal_service_client::TeamInternalServiceClient,
 };
 use tokio::net::TcpListener;
@@ -58,27 +61,17 @@ pub async fn run_with(
     let team_events = Arc::new(crate::jobs::TeamEvents {
         outbox: outbox.clone(),
     });
-    let outbox_for_reports = outbox.clone();
-    let encouragement = crate::encouragement::Encouragement {
-        pool: pool.clone(),
-        outbox: outbox.clone(),
-    };
     let missions = Arc::new(Missions {
         store: Store::new(pool.clone(), outbox),
         members,
-        encouragement,
         storage: crate::storage::Storage::new(&settings.s3),
-        reports: crate::reports::Reports {
-            pool: pool.clone(),
-            outbox: outbox_for_reports,
-        },
     });
     let server = ServerBuilder::new()
         .add_service(moing_common::outbox::EventSinkService::server(
             pool.clone(),
             team_events,
         ))
-        .add_service(moing_proto::moing::mission::v1::mission_internal_service_server::MissionInternalServiceServer::from_arc(missions.clone()))
+        .add_service(MissionInternalServiceServer::from_arc(missions.clone()))
         .add_service(MissionServiceServer::from_arc(missions));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
     let _ = deadlines.await;

@@ -1,19 +1,17 @@
-//! `moing.mission.v1.MissionInternalService` (service credential only): what
-//! notification's reminders and other services need — missions due or unproven,
-//! team scores, and storage helpers for images owned by other services.
-//! GetTeamProgress (the goal board's feed) is in `goal`.
+//! `moing.mission.v1.MissionInternalService` (`internal.proto`, service
+//! credential only): what notification's reminders and other services need —
+//! missions due or unproven, team scores, and storage helpers for images owned
+//! by other services. GetTeamProgress (the goal board's feed) is in `goal`.
 
 use moing_common::{Validator, outbox::timestamp};
-use moing_proto::moing::mission::v1::{
-    self as pb, mission_internal_service_server::MissionInternalService,
-};
+use moing_proto::moing::mission::v1 as pb;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
+use super::{Missions, wire::score_pb};
 use crate::{
     domain::Kind,
     error::MissionError,
-    grpc::Missions,
     storage::{MAX_BYTES, TYPES},
 };
 
@@ -32,9 +30,8 @@ fn keys(v: &mut Validator, keys: &[String]) {
     }
 }
 
-#[tonic::async_trait]
-impl MissionInternalService for Missions {
-    async fn batch_get_team_scores(
+impl Missions {
+    pub(super) async fn batch_get_team_scores_rpc(
         &self,
         req: Request<pb::BatchGetTeamScoresRequest>,
     ) -> Result<Response<pb::BatchGetTeamScoresResponse>, Status> {
@@ -54,14 +51,13 @@ impl MissionInternalService for Missions {
         v.finish().map_err(MissionError::from)?;
         let mut scores = Vec::with_capacity(teams.len());
         for team in teams {
-            let (points, updated) =
-                crate::pokes::team_score(&self.encouragement.pool, team).await?;
-            scores.push(crate::pokes::score_pb(team, points, updated, false));
+            let (points, updated) = self.store.team_score(team).await?;
+            scores.push(score_pb(team, points, updated, false));
         }
         Ok(Response::new(pb::BatchGetTeamScoresResponse { scores }))
     }
 
-    async fn presign_download_urls(
+    pub(super) async fn presign_download_urls_rpc(
         &self,
         req: Request<pb::PresignDownloadUrlsRequest>,
     ) -> Result<Response<pb::PresignDownloadUrlsResponse>, Status> {
@@ -83,7 +79,7 @@ impl MissionInternalService for Missions {
         Ok(Response::new(pb::PresignDownloadUrlsResponse { urls }))
     }
 
-    async fn verify_upload(
+    pub(super) async fn verify_upload_rpc(
         &self,
         req: Request<pb::VerifyUploadRequest>,
     ) -> Result<Response<pb::VerifyUploadResponse>, Status> {
@@ -99,16 +95,26 @@ impl MissionInternalService for Missions {
         } else {
             v.id("team_id", &r.team_id)
         };
+        let purpose = pb::UploadPurpose::try_from(r.purpose).ok();
         v.check(
-            (2..=3).contains(&r.purpose),
+            matches!(
+                purpose,
+                Some(pb::UploadPurpose::ProfileImage | pb::UploadPurpose::TeamImage)
+            ),
             "purpose",
             "must be PROFILE_IMAGE or TEAM_IMAGE",
         );
         v.finish().map_err(MissionError::from)?;
-        let scoped = match (r.purpose, member, team) {
-            (2, Some(m), _) => r.key.starts_with(&format!("members/{m}/profile/")),
-            (3, _, Some(t)) => r.key.starts_with(&format!("teams/{t}/image/")),
-            (3, Some(m), None) => r.key.starts_with(&format!("members/{m}/team-images/")),
+        let scoped = match (purpose, member, team) {
+            (Some(pb::UploadPurpose::ProfileImage), Some(m), _) => {
+                r.key.starts_with(&format!("members/{m}/profile/"))
+            }
+            (Some(pb::UploadPurpose::TeamImage), _, Some(t)) => {
+                r.key.starts_with(&format!("teams/{t}/image/"))
+            }
+            (Some(pb::UploadPurpose::TeamImage), Some(m), None) => {
+                r.key.starts_with(&format!("members/{m}/team-images/"))
+            }
             _ => false,
         };
         if !scoped || r.key.contains("..") {
@@ -131,7 +137,7 @@ impl MissionInternalService for Missions {
         }))
     }
 
-    async fn delete_uploads(
+    pub(super) async fn delete_uploads_rpc(
         &self,
         req: Request<pb::DeleteUploadsRequest>,
     ) -> Result<Response<pb::DeleteUploadsResponse>, Status> {
@@ -150,7 +156,7 @@ impl MissionInternalService for Missions {
         }))
     }
 
-    async fn list_missions_due_between(
+    pub(super) async fn list_missions_due_between_rpc(
         &self,
         req: Request<pb::ListMissionsDueBetweenRequest>,
     ) -> Result<Response<pb::ListMissionsDueBetweenResponse>, Status> {
@@ -203,14 +209,14 @@ impl MissionInternalService for Missions {
         }))
     }
 
-    async fn get_team_progress(
+    pub(super) async fn get_team_progress_rpc(
         &self,
         req: Request<pb::GetTeamProgressRequest>,
     ) -> Result<Response<pb::GetTeamProgressResponse>, Status> {
         Ok(Response::new(self.team_progress(req.into_inner()).await?))
     }
 
-    async fn list_unproven_members(
+    pub(super) async fn list_unproven_members_rpc(
         &self,
         req: Request<pb::ListUnprovenMembersRequest>,
     ) -> Result<Response<pb::ListUnprovenMembersResponse>, Status> {
@@ -259,7 +265,7 @@ impl MissionInternalService for Missions {
                         team_id: team.to_string(),
                         mission_id: m.id.to_string(),
                         title: m.title.clone(),
-                        kind: m.kind.number(),
+                        kind: pb::MissionKind::from(m.kind) as i32,
                         deadline: m.deadline.map(timestamp),
                         times_per_week: if m.kind == Kind::Repeat {
                             m.times_per_week.unwrap_or(0)

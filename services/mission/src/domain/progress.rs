@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use uuid::Uuid;
 
-use crate::domain::{Kind, Mission, tz, week_start};
+use super::{Kind, Mission, tz, week_start};
 
 /// Done / required / skipped / pending counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -197,6 +197,94 @@ fn bump(ledger: &mut Ledger, member: Uuid, day: NaiveDate, f: impl FnOnce(&mut C
     f(ledger.entry(member).or_default().entry(day).or_default());
 }
 
+/// One member's proofs on one mission, and the member's spans.
+struct Obligation<'a> {
+    m: &'a MissionSpan,
+    member: Uuid,
+    spans: &'a [Span],
+    rows: &'a [&'a ProofRow],
+    today: NaiveDate,
+}
+
+impl Obligation<'_> {
+    fn in_team(&self, d: NaiveDate) -> bool {
+        self.spans.iter().any(|s| s.contains(d))
+    }
+
+    /// ONCE: done on the first done proof's day; else required on the closing
+    /// day (if a member then), or pending today while open.
+    fn once(&self, ledger: &mut Ledger) {
+        let (m, member, today) = (self.m, self.member, self.today);
+        if let Some(p) = self.rows.iter().filter(|p| p.done).min_by_key(|p| p.day) {
+            bump(ledger, member, p.day, |c| {
+                c.done += 1;
+                c.required += 1;
+            });
+        } else if let Some(closed) = m.closed_on {
+            if self.in_team(closed) {
+                bump(ledger, member, closed, |c| c.required += 1);
+            }
+        } else if self.in_team(today) {
+            bump(ledger, member, today, |c| c.pending += 1);
+        }
+    }
+
+    /// REPEAT: every week from the start to `last`.
+    fn repeat(&self, ledger: &mut Ledger, last: NaiveDate) {
+        if last < self.m.start {
+            return;
+        }
+        let mut week = week_start(self.m.start);
+        while week <= last {
+            self.week(ledger, week);
+            week += Duration::days(7);
+        }
+    }
+
+    /// One week of a REPEAT mission: each done proof on its day, the unmet
+    /// rest on the member's last day in it (pending today while it is open).
+    fn week(&self, ledger: &mut Ledger, week: NaiveDate) {
+        let (m, member, today) = (self.m, self.member, self.today);
+        let from = week.max(m.start);
+        // The whole week (or up to the close), so an open week
+        // owes what the member can still do in it.
+        let to = (week + Duration::days(6)).min(m.closed_on.unwrap_or(NaiveDate::MAX));
+        let mut days_in = 0;
+        let mut last_in = None;
+        let mut d = from;
+        while d <= to {
+            if self.in_team(d) {
+                days_in += 1;
+                last_in = Some(d);
+            }
+            d += Duration::days(1);
+        }
+        let done: Vec<&&ProofRow> = self
+            .rows
+            .iter()
+            .filter(|p| p.done && p.day >= week && p.day <= to)
+            .collect();
+        for p in &done {
+            bump(ledger, member, p.day, |c| {
+                c.done += 1;
+                c.required += 1;
+            });
+        }
+        let rest = m.times_per_week.min(days_in) - done.len() as i32;
+        if let (true, Some(l)) = (rest > 0, last_in) {
+            let left_then = self.spans.iter().any(|s| s.to == Some(l));
+            let closed = l < today || m.closed_on == Some(l) || left_then;
+            bump(ledger, member, if closed { l } else { today }, |c| {
+                if closed {
+                    c.required += rest;
+                } else {
+                    c.pending += rest;
+                }
+            });
+        }
+    }
+}
+
 /// Counts every member's obligations and proofs per day, up to `today`.
 /// `proofs` must hold every proof of the members on the missions (all days
 /// the missions were active), so weekly targets see the whole week.
@@ -221,68 +309,16 @@ pub fn ledger(
                 .get(&(m.id, member))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let in_team = |d: NaiveDate| spans.iter().any(|s| s.contains(d));
+            let o = Obligation {
+                m,
+                member,
+                spans,
+                rows,
+                today,
+            };
             match m.kind {
-                Kind::Once => {
-                    if let Some(p) = rows.iter().filter(|p| p.done).min_by_key(|p| p.day) {
-                        bump(&mut ledger, member, p.day, |c| {
-                            c.done += 1;
-                            c.required += 1;
-                        });
-                    } else if let Some(closed) = m.closed_on {
-                        if in_team(closed) {
-                            bump(&mut ledger, member, closed, |c| c.required += 1);
-                        }
-                    } else if in_team(today) {
-                        bump(&mut ledger, member, today, |c| c.pending += 1);
-                    }
-                }
-                Kind::Repeat => {
-                    if last < m.start {
-                        continue;
-                    }
-                    let mut week = week_start(m.start);
-                    while week <= last {
-                        let from = week.max(m.start);
-                        // The whole week (or up to the close), so an open week
-                        // owes what the member can still do in it.
-                        let to =
-                            (week + Duration::days(6)).min(m.closed_on.unwrap_or(NaiveDate::MAX));
-                        let mut days_in = 0;
-                        let mut last_in = None;
-                        let mut d = from;
-                        while d <= to {
-                            if in_team(d) {
-                                days_in += 1;
-                                last_in = Some(d);
-                            }
-                            d += Duration::days(1);
-                        }
-                        let done: Vec<&&ProofRow> = rows
-                            .iter()
-                            .filter(|p| p.done && p.day >= week && p.day <= to)
-                            .collect();
-                        for p in &done {
-                            bump(&mut ledger, member, p.day, |c| {
-                                c.done += 1;
-                                c.required += 1;
-                            });
-                        }
-                        let rest = m.times_per_week.min(days_in) - done.len() as i32;
-                        if let (true, Some(l)) = (rest > 0, last_in) {
-                            let left_then = spans.iter().any(|s| s.to == Some(l));
-                            let closed = l < today || m.closed_on == Some(l) || left_then;
-                            bump(&mut ledger, member, if closed { l } else { today }, |c| {
-                                if closed {
-                                    c.required += rest;
-                                } else {
-                                    c.pending += rest;
-                                }
-                            });
-                        }
-                        week += Duration::days(7);
-                    }
-                }
+                Kind::Once => o.once(&mut ledger),
+                Kind::Repeat => o.repeat(&mut ledger, last),
             }
         }
     }

@@ -3,43 +3,20 @@
 //! own proof; every reaction notifies the proof's author through the outbox.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use moing_common::outbox::Outbox;
-use moing_proto::moing::events::v1::{
-    HeartAdded, ProofCommentCreated, StickerAdded, event::Payload,
+use moing_proto::moing::{
+    events::v1::{HeartAdded, ProofCommentCreated, StickerAdded, event::Payload},
+    mission::v1 as pb,
 };
-use sqlx::{MySqlPool, Row};
+use sqlx::Row;
 use uuid::Uuid;
 
-use crate::{domain::Mission, error::MissionError, store::Proof};
+use super::Store;
+use crate::{
+    domain::{Comment, Mission, Proof, Reactions, Sticker},
+    error::MissionError,
+};
 
-pub const STICKERS: [&str; 5] = ["CLAP", "FIRE", "MUSCLE", "PARTY", "LOVE"];
-
-/// Reaction counts of one proof as seen by one member.
-#[derive(Debug, Clone, Default)]
-pub struct Reactions {
-    pub hearts: i32,
-    pub hearted_by_me: bool,
-    /// (kind number 1..5, count, mine)
-    pub stickers: Vec<(i32, i32, bool)>,
-    pub comments: i32,
-}
-
-#[derive(Debug, Clone)]
-pub struct Comment {
-    pub id: Uuid,
-    pub proof_id: Uuid,
-    pub member_id: Uuid,
-    pub content: String,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Encouragement {
-    pub pool: MySqlPool,
-    pub outbox: Outbox,
-}
-
-impl Encouragement {
+impl Store {
     pub async fn reactions(&self, proof: Uuid, me: Uuid) -> Result<Reactions, MissionError> {
         let hearts: Vec<Uuid> =
             sqlx::query_scalar("SELECT member_id FROM proof_heart WHERE proof_id = ?")
@@ -57,18 +34,18 @@ impl Encouragement {
         .fetch_one(&self.pool)
         .await?;
         let mut counts = Vec::new();
-        for (i, kind) in STICKERS.iter().enumerate() {
+        for sticker in Sticker::ALL {
             let mut n = 0;
             let mut mine = false;
             for row in &stickers {
                 let k: String = row.try_get("kind")?;
-                if k == *kind {
+                if k == sticker.as_str() {
                     n += 1;
                     mine |= row.try_get::<Uuid, _>("member_id")? == me;
                 }
             }
             if n > 0 {
-                counts.push((i as i32 + 1, n, mine));
+                counts.push((sticker, n, mine));
             }
         }
         Ok(Reactions {
@@ -102,7 +79,7 @@ impl Encouragement {
                     mission_id: m.id.to_string(),
                     mission_title: m.title.clone(),
                     team_name: team_name.to_owned(),
-                    kind: m.kind.number(),
+                    kind: pb::MissionKind::from(m.kind) as i32,
                     proof_author_member_id: p.member_id.to_string(),
                 });
                 self.outbox
@@ -112,7 +89,6 @@ impl Encouragement {
             tx.commit().await?;
             self.outbox.wake();
             Ok(())
-
         })
     }
 
@@ -131,10 +107,10 @@ impl Encouragement {
         team_name: &str,
         p: &Proof,
         me: Uuid,
-        kind: i32,
+        sticker: Sticker,
     ) -> Result<(), MissionError> {
         moing_common::transaction!("mission.sticker", Result<(), MissionError>, {
-            let name = STICKERS[(kind - 1) as usize];
+            let name = sticker.as_str();
             let mut tx = self.pool.begin().await?;
             let added = sqlx::query("INSERT IGNORE INTO proof_sticker (proof_id, member_id, kind, team_id, created_at) VALUES (?, ?, ?, ?, ?)")
                 .bind(p.id)
@@ -150,9 +126,9 @@ impl Encouragement {
                     mission_id: m.id.to_string(),
                     mission_title: m.title.clone(),
                     team_name: team_name.to_owned(),
-                    kind: m.kind.number(),
+                    kind: pb::MissionKind::from(m.kind) as i32,
                     proof_author_member_id: p.member_id.to_string(),
-                    sticker: kind,
+                    sticker: pb::StickerKind::from(sticker) as i32,
                 });
                 self.outbox
                     .enqueue(&mut tx, Some(p.team_id), Some(me), event)
@@ -161,15 +137,19 @@ impl Encouragement {
             tx.commit().await?;
             self.outbox.wake();
             Ok(())
-
         })
     }
 
-    pub async fn unsticker(&self, p: &Proof, me: Uuid, kind: i32) -> Result<(), MissionError> {
+    pub async fn unsticker(
+        &self,
+        p: &Proof,
+        me: Uuid,
+        sticker: Sticker,
+    ) -> Result<(), MissionError> {
         sqlx::query("DELETE FROM proof_sticker WHERE proof_id = ? AND member_id = ? AND kind = ?")
             .bind(p.id)
             .bind(me)
-            .bind(STICKERS[(kind - 1) as usize])
+            .bind(sticker.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -202,7 +182,7 @@ impl Encouragement {
                 mission_id: m.id.to_string(),
                 mission_title: m.title.clone(),
                 team_name: team_name.to_owned(),
-                kind: m.kind.number(),
+                kind: pb::MissionKind::from(m.kind) as i32,
                 proof_author_member_id: p.member_id.to_string(),
                 content: content.to_owned(),
             });
@@ -218,7 +198,6 @@ impl Encouragement {
                 content: content.to_owned(),
                 created_at: now,
             })
-
         })
     }
 

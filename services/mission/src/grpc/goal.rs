@@ -1,0 +1,387 @@
+//! MissionInternalService.GetTeamProgress: everything the goal board needs of
+//! the mission service in one call — per-member totals, day/week series, the
+//! active missions with every member's status, and the team score.
+//!
+//! Cost per call is fixed: one GetTeamSummary call to moim, and four queries
+//! (missions by team; removed proofs by team; one range of the covering
+//! `ix_proof_progress` index; the score row), whatever the history length.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use moing_common::{
+    Validator,
+    convert::{date, from_date, timestamp},
+};
+use moing_proto::moing::mission::v1 as pb;
+use uuid::Uuid;
+
+use super::{
+    Missions,
+    wire::{counts_pb, mission_fields, progress_pb, score_pb, span_pb},
+};
+use crate::{
+    access::spans,
+    domain::{
+        Kind, Mission,
+        progress::{Ledger, MissionSpan, ProofRow, Span, buckets, ledger, standing, sum},
+        tz, week_start,
+    },
+    error::MissionError,
+};
+
+/// At most this many series per call, and buckets per series.
+const MAX_SERIES: usize = 4;
+const MAX_BUCKETS: i64 = 800;
+
+fn overlaps(spans: &[Span], from: NaiveDate, to: NaiveDate) -> bool {
+    spans
+        .iter()
+        .any(|s| s.from <= to && s.to.is_none_or(|t| t >= from))
+}
+
+/// An optional date field: None when unset, a violation when not a real date.
+fn day_of(
+    v: &mut Validator,
+    field: &str,
+    d: Option<&moing_proto::google::r#type::Date>,
+) -> Option<NaiveDate> {
+    let d = d?;
+    let parsed = from_date(d);
+    if parsed.is_none() {
+        v.violation(field, "is not a valid calendar date");
+    }
+    parsed
+}
+
+struct Spec {
+    week: bool,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// A validated GetTeamProgress request (dates not yet clipped to today).
+struct Asked {
+    team: Uuid,
+    viewer: Option<Uuid>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    /// (weekly, from, to) of each series.
+    series: Vec<(bool, NaiveDate, NaiveDate)>,
+}
+
+fn asked_series(
+    v: &mut Validator,
+    r: &pb::GetTeamProgressRequest,
+) -> Vec<(bool, NaiveDate, NaiveDate)> {
+    let mut specs = Vec::new();
+    for (i, s) in r.series.iter().enumerate() {
+        let f = day_of(v, &format!("series[{i}].from"), s.from.as_ref());
+        let t = day_of(v, &format!("series[{i}].to"), s.to.as_ref());
+        let week = match pb::ProgressGranularity::try_from(s.granularity) {
+            Ok(pb::ProgressGranularity::Day) => Some(false),
+            Ok(pb::ProgressGranularity::Week) => Some(true),
+            _ => None,
+        };
+        if week.is_none() {
+            v.violation(&format!("series[{i}].granularity"), "must be DAY or WEEK");
+        }
+        match (f, t) {
+            (Some(f), Some(t)) if f <= t => specs.push((week == Some(true), f, t)),
+            (Some(_), Some(_)) => {
+                v.violation(&format!("series[{i}].to"), "must not be before from")
+            }
+            _ => v.violation(&format!("series[{i}]"), "from and to are required"),
+        }
+    }
+    specs
+}
+
+impl TryFrom<&pb::GetTeamProgressRequest> for Asked {
+    type Error = MissionError;
+
+    fn try_from(r: &pb::GetTeamProgressRequest) -> Result<Self, MissionError> {
+        let mut v = Validator::new();
+        let team = v.id("team_id", &r.team_id);
+        let viewer = (!r.viewer_member_id.is_empty())
+            .then(|| v.id("viewer_member_id", &r.viewer_member_id))
+            .flatten();
+        let from = day_of(&mut v, "from", r.from.as_ref());
+        let to = day_of(&mut v, "to", r.to.as_ref());
+        let series = asked_series(&mut v, r);
+        v.check(
+            r.series.len() <= MAX_SERIES,
+            "series",
+            "at most 4 series per call",
+        );
+        v.check(
+            from.zip(to).is_none_or(|(f, t)| f <= t),
+            "to",
+            "must not be before from",
+        );
+        v.finish()?;
+        let team = team.ok_or(MissionError::Invalid(vec![]))?;
+        Ok(Asked {
+            team,
+            viewer,
+            from,
+            to,
+            series,
+        })
+    }
+}
+
+/// The series clipped to `today`, each within [`MAX_BUCKETS`].
+fn clip_series(
+    series: Vec<(bool, NaiveDate, NaiveDate)>,
+    today: NaiveDate,
+) -> Result<Vec<Spec>, MissionError> {
+    let mut out = Vec::new();
+    for (i, (week, f, t)) in series.into_iter().enumerate() {
+        let t = t.min(today);
+        let n = (t - f).num_days() / if week { 7 } else { 1 };
+        if n > MAX_BUCKETS {
+            let mut v = Validator::new();
+            v.violation(
+                &format!("series[{i}]"),
+                format!("at most {MAX_BUCKETS} buckets per series"),
+            );
+            v.finish()?;
+        }
+        out.push(Spec {
+            week,
+            from: f,
+            to: t,
+        });
+    }
+    Ok(out)
+}
+
+/// Proofs are read from the earliest day anything asked can depend on: the
+/// Monday of the earliest asked day (weekly targets see whole weeks), and the
+/// start of any ONCE mission still open then (its proof may predate).
+fn read_from(
+    specs: &[Spec],
+    from: NaiveDate,
+    today: NaiveDate,
+    missions: &[MissionSpan],
+) -> NaiveDate {
+    let asked_from = specs
+        .iter()
+        .map(|s| s.from)
+        .chain([from])
+        .min()
+        .unwrap_or(from);
+    let mut read_from = week_start(asked_from.min(week_start(today)));
+    for m in missions {
+        if m.kind == Kind::Once && m.closed_on.is_none_or(|c| c >= asked_from) {
+            read_from = read_from.min(m.start);
+        }
+    }
+    read_from
+}
+
+/// The members asked for (active ones, and former ones when included), in
+/// id order, with their totals over [from, to].
+fn members_pb(
+    roster: &HashMap<Uuid, Vec<Span>>,
+    ledger: &Ledger,
+    (from, to): (NaiveDate, NaiveDate),
+    include_former: bool,
+) -> Vec<pb::MemberProgress> {
+    let mut members: Vec<pb::MemberProgress> = roster
+        .iter()
+        .filter(|(_, spans)| {
+            let active = spans.iter().any(|s| s.to.is_none());
+            (active || include_former) && overlaps(spans, from, to)
+        })
+        .map(|(id, spans)| pb::MemberProgress {
+            member_id: id.to_string(),
+            spans: spans
+                .iter()
+                .filter(|s| overlaps(std::slice::from_ref(s), from, to))
+                .map(span_pb)
+                .collect(),
+            active: spans.iter().any(|s| s.to.is_none()),
+            totals: Some(counts_pb(sum(ledger.get(id), from, to))),
+        })
+        .collect();
+    members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+    members
+}
+
+/// Each series' buckets with the counts of the listed members in them.
+fn series_pb(
+    specs: &[Spec],
+    member_ids: &[Uuid],
+    roster: &HashMap<Uuid, Vec<Span>>,
+    ledger: &Ledger,
+) -> Vec<pb::ProgressSeries> {
+    let bucket = |b0: NaiveDate, b1: NaiveDate| pb::ProgressBucket {
+        start: Some(date(b0)),
+        end: Some(date(b1)),
+        members: member_ids
+            .iter()
+            .filter(|id| {
+                roster.get(id).is_some_and(|spans| overlaps(spans, b0, b1))
+                    || ledger.get(id).is_some_and(|d| d.range(b0..=b1).count() > 0)
+            })
+            .map(|id| pb::MemberCounts {
+                member_id: id.to_string(),
+                counts: Some(counts_pb(sum(ledger.get(id), b0, b1))),
+            })
+            .collect(),
+    };
+    specs
+        .iter()
+        .map(|s| pb::ProgressSeries {
+            granularity: if s.week {
+                pb::ProgressGranularity::Week
+            } else {
+                pb::ProgressGranularity::Day
+            } as i32,
+            buckets: buckets(s.week, s.from, s.to)
+                .into_iter()
+                .map(|(b0, b1)| bucket(b0, b1))
+                .collect(),
+        })
+        .collect()
+}
+
+/// What the boards of the active missions are computed from.
+struct Boards<'a> {
+    /// Active members and their spans.
+    active: Vec<(Uuid, &'a Vec<Span>)>,
+    /// Proof rows by (mission, member).
+    by_key: HashMap<(Uuid, Uuid), Vec<ProofRow>>,
+    viewer: Option<Uuid>,
+    leader: Option<Uuid>,
+    today: NaiveDate,
+    now: DateTime<Utc>,
+}
+
+impl Boards<'_> {
+    /// A mission with every active member's standing, and the viewer's.
+    fn board(&self, m: &Mission) -> pb::MissionStatusBoard {
+        let mut pbm = mission_fields(m);
+        let mut statuses = Vec::with_capacity(self.active.len());
+        let (mut done_members, mut done_today) = (0, 0);
+        let this_week = week_start(self.today);
+        for (member, spans) in &self.active {
+            let rows = self
+                .by_key
+                .get(&(m.id, *member))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let s = standing(m, spans, rows, self.now);
+            let p = progress_pb(m, &s);
+            if p.period_complete {
+                done_members += 1;
+            }
+            if rows
+                .iter()
+                .any(|p| p.done && p.day == self.today && p.day >= this_week)
+                || (m.kind == Kind::Once && p.period_complete)
+            {
+                done_today += 1;
+            }
+            if Some(*member) == self.viewer {
+                pbm.my_progress = Some(p.clone());
+                pbm.can_manage = self.leader == self.viewer || m.maker_id == *member;
+            }
+            statuses.push(pb::MemberMissionStatus {
+                member_id: member.to_string(),
+                progress: Some(p),
+            });
+        }
+        statuses.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+        pbm.team_progress = Some(pb::TeamMissionProgress {
+            member_count: self.active.len() as i32,
+            done_member_count: done_members,
+            done_today_member_count: done_today,
+        });
+        pb::MissionStatusBoard {
+            mission: Some(pbm),
+            members: statuses,
+        }
+    }
+}
+
+impl Missions {
+    pub async fn team_progress(
+        &self,
+        r: pb::GetTeamProgressRequest,
+    ) -> Result<pb::GetTeamProgressResponse, MissionError> {
+        let asked = Asked::try_from(&r)?;
+        let team = asked.team;
+        let now = moing_common::clock::now();
+        let summary = self.members.summary(team, true).await?;
+        let zone = tz(&summary.time_zone);
+        let today = now.with_timezone(&zone).date_naive();
+        let start = summary
+            .start_date
+            .as_ref()
+            .and_then(from_date)
+            .unwrap_or(today);
+        let from = asked.from.unwrap_or(start.min(today));
+        let to = asked.to.unwrap_or(today).min(today);
+        let specs = clip_series(asked.series, today)?;
+
+        // Membership spans; everyone who was ever in the team is counted so
+        // leavers keep their history, and filtered for the answer below.
+        let roster: HashMap<Uuid, Vec<Span>> = spans(&summary).into_iter().collect();
+        let missions = self.store.missions(team, None).await?;
+        let mission_spans: Vec<MissionSpan> =
+            missions.iter().map(|m| MissionSpan::of(m, now)).collect();
+        let first = read_from(&specs, from, today, &mission_spans);
+        let rows = self.store.team_rows(team, first, today).await?;
+        let (points, updated) = self.store.team_score(team).await?;
+
+        let ledger: Ledger = ledger(&mission_spans, &roster, &rows, today);
+        let members = members_pb(&roster, &ledger, (from, to), r.include_former_members);
+        let member_ids: Vec<Uuid> = members
+            .iter()
+            .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
+            .collect();
+        let series = series_pb(&specs, &member_ids, &roster, &ledger);
+
+        // Active missions, newest first, with every active member's standing.
+        let mut boards = Boards {
+            active: roster
+                .iter()
+                .filter(|(_, s)| s.iter().any(|s| s.to.is_none()))
+                .map(|(id, s)| (*id, s))
+                .collect(),
+            by_key: HashMap::new(),
+            viewer: asked.viewer,
+            leader: Uuid::parse_str(&summary.leader_member_id).ok(),
+            today,
+            now,
+        };
+        for p in &rows {
+            boards
+                .by_key
+                .entry((p.mission, p.member))
+                .or_default()
+                .push(*p);
+        }
+        let active_missions = missions
+            .iter()
+            .filter(|m| !m.ended)
+            .map(|m| boards.board(m))
+            .collect();
+
+        Ok(pb::GetTeamProgressResponse {
+            team_id: team.to_string(),
+            time_zone: zone.name().to_owned(),
+            today: Some(date(today)),
+            as_of: Some(timestamp(now)),
+            from: Some(date(from)),
+            to: Some(date(to)),
+            members,
+            series,
+            active_missions,
+            score: Some(score_pb(team, points, updated, false)),
+        })
+    }
+}
