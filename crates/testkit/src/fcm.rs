@@ -228,6 +228,8 @@ fn fcm_error(status: StatusCode, name: &str, message: &str, reason: Option<&str>
 
 /// The OAuth bearer must be one this stand-in issued and still live, and the
 /// project the configured one.
+// An error answer is the whole HTTP response, built once on the failing path.
+#[allow(clippy::result_large_err)]
 fn admit(s: &FcmState, project: &str, headers: &HeaderMap) -> Result<(), Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
