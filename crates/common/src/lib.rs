@@ -40,7 +40,6 @@ pub mod membership;
 pub mod metrics;
 pub mod observe;
 pub mod outbox;
-pub mod reports;
 pub mod server;
 pub mod service;
 pub mod sessions;

@@ -1,71 +1,13 @@
-//! Reports on user content, shared by the mission service (proofs, proof
-//! comments) and the board service (posts, post comments). A report hides the
-//! item for the reporter at once; the `THRESHOLD`th distinct reporter hides it
-//! for the whole team pending the leader's review (restore or remove; the
-//! author may ask for it, the leader decides). Reports only add rows: the
-//! content itself is never overwritten.
-//!
-//! A restore starts a new review *round*: only reports filed in the current
-//! round count toward the threshold, so a restored item is hidden again when
-//! `THRESHOLD` members who had not reported it do. A member reports an item
-//! once, ever; their own report keeps it hidden for them after a restore.
-//!
-//! Each service owns the two tables in its schema (`content_report`,
-//! `content_moderation`, same DDL) and its own events; this module is the SQL
-//! and the visibility rule. Kinds and reasons are short upper-case names.
+//! The SQL of moderation. Each service owns the two tables in its schema
+//! (`content_report`, `content_moderation`, same DDL) and writes its own events
+//! in the same transaction; kinds, reasons and states are stored by name.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use moing_common::db::is_unique_violation;
 use sqlx::{MySqlConnection, MySqlPool, Row};
 use uuid::Uuid;
 
-use crate::db::is_unique_violation;
-
-/// Distinct reporters that put an item under review.
-pub const THRESHOLD: i64 = 3;
-
-/// What a viewer may see of an item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Visibility {
-    Visible,
-    HiddenForMe,
-    PendingReview,
-    Removed,
-}
-
-/// Reports and moderation of one item, as seen by one viewer.
-#[derive(Debug, Clone)]
-pub struct Standing {
-    pub visibility: Visibility,
-    /// The body must not be shown to this viewer.
-    pub withheld: bool,
-    pub reported_by_me: bool,
-    /// Report count, given only to the author and the leader (0 otherwise).
-    pub report_count: i64,
-    pub state: Option<String>,
-    pub hidden_at: Option<DateTime<Utc>>,
-    pub reviewed_at: Option<DateTime<Utc>>,
-}
-
-/// An item under moderation.
-#[derive(Debug, Clone)]
-pub struct Moderated {
-    pub kind: String,
-    pub content_id: Uuid,
-    pub state: String,
-    pub hidden_at: DateTime<Utc>,
-    pub reviewed_at: Option<DateTime<Utc>>,
-    /// (reason name, count).
-    pub reasons: Vec<(String, i64)>,
-}
-
-/// Why filing a report failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error("already reported")]
-    AlreadyReported,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
+use crate::{Moderated, ReportError, Standing, THRESHOLD, Visibility};
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
@@ -101,12 +43,7 @@ pub async fn standing(
     let state: Option<String> = row.try_get("state")?;
     let hidden_at: Option<NaiveDateTime> = row.try_get("hidden_at")?;
     let reviewed_at: Option<NaiveDateTime> = row.try_get("reviewed_at")?;
-    let (visibility, withheld) = match state.as_deref() {
-        Some("REMOVED") => (Visibility::Removed, true),
-        Some("PENDING") => (Visibility::PendingReview, !reviewer),
-        _ if mine > 0 => (Visibility::HiddenForMe, true),
-        _ => (Visibility::Visible, false),
-    };
+    let (visibility, withheld) = Visibility::of(state.as_deref(), mine > 0, reviewer);
     Ok(Standing {
         visibility,
         withheld,

@@ -1,7 +1,7 @@
 //! Reports and moderation as they apply to the board.
 
 use chrono::{DateTime, Utc};
-use moing_common::reports::Standing;
+pub use moing_moderation::{ReportReason, ReviewState, Standing};
 use uuid::Uuid;
 
 use super::{Access, Page};
@@ -39,68 +39,14 @@ impl ContentKind {
     }
 }
 
-/// Why a member reported content (stored by name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportReason {
-    Spam,
-    Inappropriate,
-    Abuse,
-    Privacy,
-    Other,
-}
-
-impl ReportReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Spam => "SPAM",
-            Self::Inappropriate => "INAPPROPRIATE",
-            Self::Abuse => "ABUSE",
-            Self::Privacy => "PRIVACY",
-            Self::Other => "OTHER",
-        }
-    }
-
-    /// Unknown names count as OTHER.
-    pub fn from_stored(s: &str) -> Self {
-        [
-            Self::Spam,
-            Self::Inappropriate,
-            Self::Abuse,
-            Self::Privacy,
-            Self::Other,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
-        .unwrap_or(Self::Other)
-    }
-}
-
-/// Where reported content stands in review (stored by name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewState {
-    Pending,
-    Restored,
-    Removed,
-}
-
-impl ReviewState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Restored => "RESTORED",
-            Self::Removed => "REMOVED",
-        }
-    }
-
-    /// Anything but PENDING and RESTORED is REMOVED.
-    pub fn from_stored(s: &str) -> Self {
-        match s {
-            "PENDING" => Self::Pending,
-            "RESTORED" => Self::Restored,
-            _ => Self::Removed,
-        }
-    }
-}
+/// The reasons a post or comment may be reported for (FAKE_PROOF fits proofs only).
+pub const REPORT_REASONS: [ReportReason; 5] = [
+    ReportReason::Spam,
+    ReportReason::Inappropriate,
+    ReportReason::Abuse,
+    ReportReason::Privacy,
+    ReportReason::Other,
+];
 
 #[derive(Debug, Clone)]
 pub struct NewReport {

@@ -1,9 +1,9 @@
-//! Reports on posts and comments (`moing_common::reports`): a report hides the
+//! Reports on posts and comments (`moing_moderation`): a report hides the
 //! item for the reporter at once, enough reporters put it under the leader's
 //! review; the leader sees the queue, authors see reports on their content.
 
 use moing_common::layer::principal;
-use moing_proto::moing::board::v1 as pb;
+use moing_proto::moing::{board::v1 as pb, moderation::v1 as mpb};
 use tonic::{Request, Response};
 use uuid::Uuid;
 
@@ -15,8 +15,8 @@ use crate::{
 
 impl Board {
     /// Reports a post (no comment) or a comment; returns the reporter's view.
-    async fn report(&self, me: Uuid, r: NewReport) -> Result<pb::Moderation, BoardError> {
-        moing_common::transaction!("board.report", Result<pb::Moderation, BoardError>, {
+    async fn report(&self, me: Uuid, r: NewReport) -> Result<mpb::Moderation, BoardError> {
+        moing_common::transaction!("board.report", Result<mpb::Moderation, BoardError>, {
             let access = self.members.check(r.team, me).await?;
             let p = self.store.post(r.team, r.post, me).await?;
             let target = match r.comment {
@@ -41,7 +41,7 @@ impl Board {
                 .store
                 .standing(target.kind, target.id, me, access.leader)
                 .await?;
-            Ok(wire::moderation_pb(&s))
+            Ok(moing_moderation::wire::moderation_pb(&s))
         })
     }
 }

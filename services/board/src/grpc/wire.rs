@@ -8,13 +8,13 @@ mod views;
 
 use std::collections::HashMap;
 
-use moing_common::{Validator, reports::Visibility};
+use moing_common::Validator;
 use moing_proto::moing::board::v1 as pb;
 use uuid::Uuid;
 pub use views::*;
 
 use crate::{
-    domain::{CloseReason, ContentKind, Page, ReportReason, ReviewState},
+    domain::{CloseReason, ContentKind, Page},
     error::BoardError,
 };
 
@@ -34,28 +34,6 @@ impl From<ContentKind> for pb::ReportedContentKind {
         match k {
             ContentKind::Post => Self::Post,
             ContentKind::Comment => Self::PostComment,
-        }
-    }
-}
-
-impl From<ReportReason> for pb::ReportReason {
-    fn from(r: ReportReason) -> Self {
-        match r {
-            ReportReason::Spam => Self::Spam,
-            ReportReason::Inappropriate => Self::Inappropriate,
-            ReportReason::Abuse => Self::Abuse,
-            ReportReason::Privacy => Self::Privacy,
-            ReportReason::Other => Self::Other,
-        }
-    }
-}
-
-impl From<ReviewState> for pb::ReviewState {
-    fn from(s: ReviewState) -> Self {
-        match s {
-            ReviewState::Pending => Self::Pending,
-            ReviewState::Restored => Self::Restored,
-            ReviewState::Removed => Self::Removed,
         }
     }
 }
@@ -81,13 +59,4 @@ pub fn vote_state(open: bool) -> i32 {
 
 fn close_reason(r: Option<CloseReason>) -> i32 {
     r.map_or(pb::VoteCloseReason::Unspecified, Into::into) as i32
-}
-
-fn visibility(v: Visibility) -> pb::ContentVisibility {
-    match v {
-        Visibility::Visible => pb::ContentVisibility::Visible,
-        Visibility::HiddenForMe => pb::ContentVisibility::HiddenForMe,
-        Visibility::PendingReview => pb::ContentVisibility::PendingReview,
-        Visibility::Removed => pb::ContentVisibility::Removed,
-    }
 }

@@ -1,10 +1,11 @@
 //! Reports on posts and comments: the shared moderation tables
-//! (`moing_common::reports`) with the board's items and events.
+//! (`moing_moderation`) with the board's items and events.
 
-use moing_common::reports::{self as shared, Moderated, ReportError, Standing};
+use moing_moderation::{self as shared, Moderated, ReportError, Standing};
 use moing_proto::moing::{
     board::v1 as pb,
     events::v1::{BoardContentHidden, BoardContentReported, BoardContentReviewed, event::Payload},
+    moderation::v1 as mpb,
 };
 use sqlx::Row;
 use uuid::Uuid;
@@ -94,7 +95,7 @@ impl Store {
             content_id: target.id.to_string(),
             post_id: target.post.to_string(),
             content_author_member_id: target.author.to_string(),
-            reason: pb::ReportReason::from(report.reason) as i32,
+            reason: mpb::ReportReason::from(report.reason) as i32,
             report_count: count as i32,
         });
         self.outbox
@@ -134,9 +135,9 @@ impl Store {
             return Err(BoardError::ReviewNotPending);
         }
         let decision = if review.remove {
-            pb::ReviewDecision::Remove
+            mpb::ReviewDecision::Remove
         } else {
-            pb::ReviewDecision::Restore
+            mpb::ReviewDecision::Restore
         };
         let event = Payload::BoardContentReviewed(BoardContentReviewed {
             content_kind: pb::ReportedContentKind::from(review.kind) as i32,

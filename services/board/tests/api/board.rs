@@ -1,4 +1,7 @@
-use moing_proto::moing::board::v1::*;
+use moing_proto::moing::{
+    board::v1::*,
+    moderation::v1::{ContentVisibility, ReportReason},
+};
 use tonic::Code;
 
 use crate::helpers::*;

@@ -1,7 +1,10 @@
 //! Reviews of reported posts (PRODUCT.md §6): the leader decides, never on
 //! their own content, and a restored post can be hidden again by new reporters.
 
-use moing_proto::moing::board::v1::*;
+use moing_proto::moing::{
+    board::v1::*,
+    moderation::v1::{ContentVisibility, ReportReason},
+};
 use tonic::Code;
 
 use crate::helpers::*;

@@ -3,7 +3,7 @@
 //! review; and what each viewer sees of an item under moderation.
 
 use moing_common::{Validator, layer::principal, outbox::timestamp};
-use moing_proto::moing::mission::v1 as pb;
+use moing_proto::moing::{mission::v1 as pb, moderation::v1 as mpb};
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -50,7 +50,7 @@ impl Missions {
         leader: bool,
         reporter: Uuid,
         item: Reported<'_>,
-    ) -> Result<pb::Moderation, MissionError> {
+    ) -> Result<mpb::Moderation, MissionError> {
         let reason = wire::report_reason(item.reason)?;
         if item.author == reporter {
             return Err(MissionError::CannotReportOwn);
@@ -169,7 +169,7 @@ impl Missions {
         &self,
         req: Request<pb::ReviewReportedContentRequest>,
     ) -> Result<Response<pb::ReviewReportedContentResponse>, Status> {
-        use pb::{ReportedContentKind as K, ReviewDecision as D};
+        use pb::ReportedContentKind as K;
         let who = principal(&req)?;
         let r = req.into_inner();
         let mut v = Validator::new();
@@ -181,12 +181,9 @@ impl Missions {
             _ => None,
         };
         v.check(kind.is_some(), "kind", "must be PROOF or PROOF_COMMENT");
-        let decision = D::try_from(r.decision)
-            .ok()
-            .filter(|d| *d != D::Unspecified);
-        v.check(decision.is_some(), "decision", "must be RESTORE or REMOVE");
+        let remove = moing_moderation::wire::review_decision(&mut v, r.decision);
         v.finish().map_err(MissionError::from)?;
-        let (Some(kind), Some(decision)) = (kind, decision) else {
+        let (Some(kind), Some(remove)) = (kind, remove) else {
             return Err(MissionError::Invalid(vec![]).into());
         };
         let access = self.access(team, who.member_id).await?;
@@ -207,7 +204,7 @@ impl Missions {
             return Err(MissionError::CannotReviewOwn.into());
         }
         self.store
-            .review(kind, id, team, who.member_id, decision == D::Remove)
+            .review(kind, id, team, who.member_id, remove)
             .await?;
         let view = self
             .view(kind, id, who.member_id, author, access.leader)

@@ -8,8 +8,9 @@ mod encode;
 pub use encode::*;
 
 use chrono::{DateTime, Duration, Utc};
-use moing_common::{Validator, error::FieldViolation};
-use moing_proto::moing::mission::v1 as pb;
+use moing_common::Validator;
+use moing_moderation::{ReportReason, ReviewState};
+use moing_proto::moing::{mission::v1 as pb, moderation::v1 as mpb};
 use uuid::Uuid;
 
 use crate::{
@@ -112,38 +113,25 @@ pub fn sticker(kind: i32) -> Result<Sticker, MissionError> {
     sticker.ok_or(MissionError::Invalid(vec![]))
 }
 
-/// A report reason other than UNSPECIFIED; a violation on `reason` otherwise.
-pub fn report_reason(n: i32) -> Result<pb::ReportReason, MissionError> {
-    match pb::ReportReason::try_from(n) {
-        Ok(r) if r != pb::ReportReason::Unspecified => Ok(r),
-        _ => Err(MissionError::Invalid(vec![FieldViolation {
-            field: "reason".into(),
-            description: "choose a report reason".into(),
-        }])),
-    }
+/// A report reason other than UNSPECIFIED (proofs and their comments take
+/// every reason); a violation on `reason` otherwise.
+pub fn report_reason(n: i32) -> Result<ReportReason, MissionError> {
+    let mut v = Validator::new();
+    let reason = moing_moderation::wire::report_reason(&mut v, n, &ReportReason::ALL);
+    v.finish()?;
+    reason.ok_or(MissionError::Invalid(vec![]))
 }
 
 /// The review state of a stored state name (PENDING when none).
-pub fn review_state(state: Option<&str>) -> pb::ReviewState {
-    match state {
-        Some("REMOVED") => pb::ReviewState::Removed,
-        Some("RESTORED") => pb::ReviewState::Restored,
-        _ => pb::ReviewState::Pending,
-    }
+pub fn review_state(state: Option<&str>) -> mpb::ReviewState {
+    state
+        .map_or(ReviewState::Pending, ReviewState::from_stored)
+        .into()
 }
 
 /// The stored state name a ListReportedContent filter asks for.
 pub fn review_filter(v: &mut Validator, state: i32) -> Option<&'static str> {
-    match pb::ReviewState::try_from(state) {
-        Ok(pb::ReviewState::Unspecified) => None,
-        Ok(pb::ReviewState::Pending) => Some("PENDING"),
-        Ok(pb::ReviewState::Restored) => Some("RESTORED"),
-        Ok(pb::ReviewState::Removed) => Some("REMOVED"),
-        Err(_) => {
-            v.violation("state", "must be PENDING, RESTORED or REMOVED");
-            None
-        }
-    }
+    moing_moderation::wire::review_filter(v, state).map(ReviewState::as_str)
 }
 
 /// The `ended` filter of a mission list (None: any state).

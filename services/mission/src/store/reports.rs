@@ -5,12 +5,13 @@
 //! Reports only add rows: the content itself is never overwritten.
 
 use chrono::{DateTime, Utc};
-use moing_common::reports::{self as shared, ReportError, Standing};
+use moing_moderation::{self as shared, ReportError, ReportReason, Standing};
 use moing_proto::moing::{
     events::v1::{
         MissionContentHidden, MissionContentReported, MissionContentReviewed, event::Payload,
     },
     mission::v1 as pb,
+    moderation::v1 as mpb,
 };
 use uuid::Uuid;
 
@@ -26,7 +27,7 @@ pub struct NewReport<'a> {
     pub mission: Uuid,
     pub author: Uuid,
     pub reporter: Uuid,
-    pub reason: pb::ReportReason,
+    pub reason: ReportReason,
     pub text: &'a str,
 }
 
@@ -38,19 +39,8 @@ pub struct Moderated {
     pub state: String,
     pub hidden_at: DateTime<Utc>,
     pub reviewed_at: Option<DateTime<Utc>>,
-    /// Report counts by reason.
-    pub reasons: Vec<(pb::ReportReason, i32)>,
-}
-
-/// The stored name of a report reason ("SPAM", "FAKE_PROOF", ...).
-fn reason_name(reason: pb::ReportReason) -> &'static str {
-    let name = reason.as_str_name();
-    name.strip_prefix("REPORT_REASON_").unwrap_or(name)
-}
-
-fn reason_of(name: &str) -> pb::ReportReason {
-    pb::ReportReason::from_str_name(&format!("REPORT_REASON_{name}"))
-        .unwrap_or(pb::ReportReason::Other)
+    /// Report counts by stored reason name.
+    pub reasons: Vec<(String, i64)>,
 }
 
 impl Store {
@@ -75,7 +65,7 @@ impl Store {
                 r.id,
                 r.team,
                 r.reporter,
-                reason_name(r.reason),
+                r.reason.as_str(),
                 r.text,
                 moing_common::clock::now(),
             )
@@ -95,7 +85,7 @@ impl Store {
                         content_id: r.id.to_string(),
                         mission_id: r.mission.to_string(),
                         content_author_member_id: r.author.to_string(),
-                        reason: r.reason as i32,
+                        reason: mpb::ReportReason::from(r.reason) as i32,
                         ..Default::default()
                     }),
                 )
@@ -146,9 +136,9 @@ impl Store {
                         content_kind: pb::ReportedContentKind::from(kind) as i32,
                         content_id: id.to_string(),
                         decision: if remove {
-                            pb::ReviewDecision::Remove
+                            mpb::ReviewDecision::Remove
                         } else {
-                            pb::ReviewDecision::Restore
+                            mpb::ReviewDecision::Restore
                         } as i32,
                         ..Default::default()
                     }),
@@ -176,11 +166,7 @@ impl Store {
                     ContentKind::Comment
                 },
                 id: m.content_id,
-                reasons: m
-                    .reasons
-                    .iter()
-                    .map(|(name, n)| (reason_of(name), *n as i32))
-                    .collect(),
+                reasons: m.reasons,
                 state: m.state,
                 hidden_at: m.hidden_at,
                 reviewed_at: m.reviewed_at,

@@ -4,10 +4,11 @@
 
 use moing_proto::moing::{
     mission::v1::{
-        ContentVisibility, CreateProofCommentRequest, GetProofRequest, ListProofCommentsRequest,
-        Proof, ProofComment, ReportProofCommentRequest, ReportProofRequest,
-        ReviewReportedContentRequest, SubmitProofRequest, submit_proof_request::Body,
+        CreateProofCommentRequest, GetProofRequest, ListProofCommentsRequest, Proof, ProofComment,
+        ReportProofCommentRequest, ReportProofRequest, ReviewReportedContentRequest,
+        SubmitProofRequest, submit_proof_request::Body,
     },
+    moderation::v1::ContentVisibility,
     moim::v1::BlockMemberRequest,
 };
 use tonic::Code;

@@ -1,7 +1,8 @@
 use moing_proto::moing::mission::v1::{
-    ContentVisibility, GetProofRequest, ReportProofRequest, ReviewReportedContentRequest,
-    SubmitProofRequest, submit_proof_request::Body,
+    GetProofRequest, ReportProofRequest, ReviewReportedContentRequest, SubmitProofRequest,
+    submit_proof_request::Body,
 };
+use moing_proto::moing::moderation::v1::ContentVisibility;
 use tonic::Code;
 
 use crate::helpers::*;

@@ -8,7 +8,7 @@ use crate::{
     domain::{
         self, Cast, ClosingQuery, CommentQuery, CommentRef, ContentKind, MemberRef, NewComment,
         NewPost, NewReport, NewVote, NonVotersQuery, Page, PostEdit, PostQuery, PostRef,
-        ReportQuery, ReportReason, Review, ReviewState, TeamRef, VoteQuery, VoteRef,
+        ReportQuery, ReportReason, Review, TeamRef, VoteQuery, VoteRef,
     },
     error::BoardError,
 };
@@ -327,17 +327,7 @@ fn report(
     );
     let comment = comment_id.map(|c| id(&mut v, "comment_id", c));
     let text = v.text("text", text, 0, domain::REPORT_TEXT_MAX);
-    let reason = match pb::ReportReason::try_from(reason) {
-        Ok(pb::ReportReason::Spam) => Some(ReportReason::Spam),
-        Ok(pb::ReportReason::Inappropriate) => Some(ReportReason::Inappropriate),
-        Ok(pb::ReportReason::Abuse) => Some(ReportReason::Abuse),
-        Ok(pb::ReportReason::Privacy) => Some(ReportReason::Privacy),
-        Ok(pb::ReportReason::Other) => Some(ReportReason::Other),
-        Ok(pb::ReportReason::Unspecified) | Err(_) => None,
-    };
-    if reason.is_none() {
-        v.violation("reason", "choose a report reason");
-    }
+    let reason = moing_moderation::wire::report_reason(&mut v, reason, &domain::REPORT_REASONS);
     v.finish()?;
     Ok(NewReport {
         team,
@@ -372,16 +362,8 @@ impl TryFrom<pb::ListReportedContentRequest> for ReportQuery {
     fn try_from(r: pb::ListReportedContentRequest) -> Result<Self, BoardError> {
         let mut v = Validator::new();
         let team = id(&mut v, "team_id", &r.team_id);
-        let state = pb::ReviewState::try_from(r.state);
-        let says = "must be a ReviewState (PENDING, RESTORED or REMOVED, or unset for all)";
-        v.check(state.is_ok(), "state", says);
+        let state = moing_moderation::wire::review_filter(&mut v, r.state);
         v.finish()?;
-        let state = match state {
-            Ok(pb::ReviewState::Pending) => Some(ReviewState::Pending),
-            Ok(pb::ReviewState::Restored) => Some(ReviewState::Restored),
-            Ok(pb::ReviewState::Removed) => Some(ReviewState::Removed),
-            _ => None,
-        };
         Ok(ReportQuery {
             team,
             state,
@@ -404,14 +386,7 @@ impl TryFrom<pb::ReviewReportedContentRequest> for Review {
                 ContentKind::Post
             }
         };
-        let remove = match pb::ReviewDecision::try_from(r.decision) {
-            Ok(pb::ReviewDecision::Restore) => false,
-            Ok(pb::ReviewDecision::Remove) => true,
-            _ => {
-                v.violation("decision", "RESTORE or REMOVE");
-                false
-            }
-        };
+        let remove = moing_moderation::wire::review_decision(&mut v, r.decision).unwrap_or(false);
         v.finish()?;
         Ok(Review {
             team,

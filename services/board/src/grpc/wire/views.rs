@@ -4,22 +4,24 @@
 use std::collections::HashSet;
 
 use chrono::NaiveDate;
-use moing_common::{
-    convert::{from_date, timestamp},
-    reports::{Moderated, Standing},
+use moing_common::convert::{from_date, timestamp};
+use moing_moderation::{
+    Moderated, Standing,
+    wire::{moderation_pb, reason_counts},
 };
 use moing_proto::moing::{
     board::v1 as pb,
     common::v1::ImageRef,
+    moderation::v1 as mpb,
     moim::v1::{self as moim, TeamSummary},
 };
 use uuid::Uuid;
 
-use super::{Names, close_reason, visibility, vote_state};
+use super::{Names, close_reason, vote_state};
 use crate::{
     domain::{
-        self, Access, ClosingVote, Comment, ContentKind, MemberExport, Post, ReportReason,
-        ReportedItem, Review, ReviewState, Vote, VoteResults,
+        self, Access, ClosingVote, Comment, ContentKind, MemberExport, Post, ReportedItem, Review,
+        ReviewState, Vote, VoteResults,
     },
     error::BoardError,
 };
@@ -39,15 +41,6 @@ pub fn author_pb(id: Uuid, names: &Names, leader: Option<Uuid>) -> pb::Author {
         profile_image: image(key),
         is_leader: leader == Some(id),
         is_active_member: names.contains_key(&id),
-    }
-}
-
-pub fn moderation_pb(s: &Standing) -> pb::Moderation {
-    pb::Moderation {
-        visibility: visibility(s.visibility) as i32,
-        reported_by_me: s.reported_by_me,
-        content_withheld: s.withheld,
-        report_count: s.report_count as i32,
     }
 }
 
@@ -172,15 +165,8 @@ pub fn reported_pb(m: &Moderated, item: ReportedItem) -> pb::ReportedContent {
         post_title: item.post_title,
         content: None,
         report_count: m.reasons.iter().map(|(_, n)| *n as i32).sum(),
-        reasons: m
-            .reasons
-            .iter()
-            .map(|(name, n)| pb::ReportReasonCount {
-                reason: pb::ReportReason::from(ReportReason::from_stored(name)) as i32,
-                count: *n as i32,
-            })
-            .collect(),
-        state: pb::ReviewState::from(ReviewState::from_stored(&m.state)) as i32,
+        reasons: reason_counts(&m.reasons),
+        state: mpb::ReviewState::from(ReviewState::from_stored(&m.state)) as i32,
         hidden_at: Some(timestamp(m.hidden_at)),
         reviewed_at: m.reviewed_at.map(timestamp),
     }
@@ -192,7 +178,7 @@ pub fn reviewed_pb(r: &Review, item: &ReportedItem, s: &Standing) -> pb::Reporte
         kind: pb::ReportedContentKind::from(r.kind) as i32,
         content_id: r.id.to_string(),
         post_id: item.post_id.to_string(),
-        state: pb::ReviewState::from(r.outcome()) as i32,
+        state: mpb::ReviewState::from(r.outcome()) as i32,
         report_count: s.report_count as i32,
         hidden_at: s.hidden_at.map(timestamp),
         reviewed_at: s.reviewed_at.map(timestamp),

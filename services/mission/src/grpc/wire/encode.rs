@@ -2,12 +2,12 @@
 //! viewer sees of proofs, comments and missions; progress, score, moderation).
 
 use chrono::{DateTime, NaiveDate, Utc};
-use moing_common::{
-    convert::date,
-    outbox::timestamp,
-    reports::{Standing, Visibility},
+use moing_common::{convert::date, outbox::timestamp};
+use moing_moderation::{
+    Standing,
+    wire::{moderation_pb, reason_counts},
 };
-use moing_proto::moing::mission::v1 as pb;
+use moing_proto::moing::{mission::v1 as pb, moderation::v1 as mpb};
 use uuid::Uuid;
 
 use super::review_state;
@@ -23,7 +23,7 @@ use crate::{
 /// The moderation state of one item for one viewer.
 #[derive(Debug, Clone, Default)]
 pub struct View {
-    pub moderation: pb::Moderation,
+    pub moderation: mpb::Moderation,
     /// The body must not be shown to this viewer.
     pub withheld: bool,
     pub state: Option<String>,
@@ -35,8 +35,8 @@ impl View {
     /// An item nobody reported (e.g. one just written).
     pub fn visible() -> Self {
         Self {
-            moderation: pb::Moderation {
-                visibility: pb::ContentVisibility::Visible as i32,
+            moderation: mpb::Moderation {
+                visibility: mpb::ContentVisibility::Visible as i32,
                 ..Default::default()
             },
             ..Default::default()
@@ -46,8 +46,8 @@ impl View {
     /// Withholds the item from this viewer alone (a block between the viewer
     /// and the author), unless reviews already withhold it more broadly.
     pub fn hide_for_me(&mut self) {
-        if self.moderation.visibility == pb::ContentVisibility::Visible as i32 {
-            self.moderation.visibility = pb::ContentVisibility::HiddenForMe as i32;
+        if self.moderation.visibility == mpb::ContentVisibility::Visible as i32 {
+            self.moderation.visibility = mpb::ContentVisibility::HiddenForMe as i32;
         }
         self.moderation.content_withheld = true;
         self.withheld = true;
@@ -56,19 +56,8 @@ impl View {
 
 impl From<Standing> for View {
     fn from(s: Standing) -> Self {
-        let visibility = match s.visibility {
-            Visibility::Visible => pb::ContentVisibility::Visible,
-            Visibility::HiddenForMe => pb::ContentVisibility::HiddenForMe,
-            Visibility::PendingReview => pb::ContentVisibility::PendingReview,
-            Visibility::Removed => pb::ContentVisibility::Removed,
-        };
         View {
-            moderation: pb::Moderation {
-                visibility: visibility as i32,
-                reported_by_me: s.reported_by_me,
-                content_withheld: s.withheld,
-                report_count: s.report_count as i32,
-            },
+            moderation: moderation_pb(&s),
             withheld: s.withheld,
             state: s.state,
             hidden_at: s.hidden_at,
@@ -280,15 +269,8 @@ pub fn reported_pb(item: &Moderated, mission: Option<Uuid>) -> pb::ReportedConte
         kind: pb::ReportedContentKind::from(item.kind) as i32,
         content_id: item.id.to_string(),
         mission_id: mission.map(|m| m.to_string()).unwrap_or_default(),
-        report_count: item.reasons.iter().map(|(_, n)| n).sum(),
-        reasons: item
-            .reasons
-            .iter()
-            .map(|(reason, count)| pb::ReportReasonCount {
-                reason: *reason as i32,
-                count: *count,
-            })
-            .collect(),
+        report_count: item.reasons.iter().map(|(_, n)| *n as i32).sum(),
+        reasons: reason_counts(&item.reasons),
         state: review_state(Some(item.state.as_str())) as i32,
         hidden_at: Some(timestamp(item.hidden_at)),
         reviewed_at: item.reviewed_at.map(timestamp),
