@@ -250,6 +250,16 @@ impl Validator {
         trimmed.to_owned()
     }
 
+    /// Each of `values` as an id (see [`Self::id`]); a violation named
+    /// `field[i]` for each one that is not.
+    pub fn ids(&mut self, field: &str, values: &[String]) -> Vec<uuid::Uuid> {
+        values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, value)| self.id(&format!("{field}[{i}]"), value))
+            .collect()
+    }
+
     /// Parses a UUID id field.
     pub fn id(&mut self, field: &str, value: &str) -> Option<uuid::Uuid> {
         match uuid::Uuid::parse_str(value.trim()) {

@@ -20,12 +20,7 @@ pub(super) async fn batch_get_members(
         "member_ids",
         "at most 100 ids per call",
     );
-    let ids: Vec<Uuid> = body
-        .member_ids
-        .iter()
-        .enumerate()
-        .filter_map(|(i, id)| v.id(&format!("member_ids[{i}]"), id))
-        .collect();
+    let ids: Vec<Uuid> = v.ids("member_ids", &body.member_ids);
     v.finish().map_err(AuthError::from)?;
     let found = auth.store.batch_get(&ids).await?;
     let missing = ids

@@ -42,12 +42,7 @@ impl Missions {
             "team_ids",
             "at most 100 teams per call",
         );
-        let teams: Vec<Uuid> = r
-            .team_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| v.id(&format!("team_ids[{i}]"), t))
-            .collect();
+        let teams: Vec<Uuid> = v.ids("team_ids", &r.team_ids);
         v.finish().map_err(MissionError::from)?;
         let mut scores = Vec::with_capacity(teams.len());
         for team in teams {
@@ -227,12 +222,7 @@ impl Missions {
             "team_ids",
             "give 1 to 100 teams",
         );
-        let teams: Vec<Uuid> = r
-            .team_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| v.id(&format!("team_ids[{i}]"), t))
-            .collect();
+        let teams: Vec<Uuid> = v.ids("team_ids", &r.team_ids);
         v.finish().map_err(MissionError::from)?;
         let at =
             r.at.as_ref()

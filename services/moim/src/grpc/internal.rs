@@ -202,12 +202,7 @@ pub(super) async fn filter_blocked_by(
         "candidate_member_ids",
         "at most 500 ids per call",
     );
-    let candidates: Vec<Uuid> = r
-        .candidate_member_ids
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| v.id(&format!("candidate_member_ids[{i}]"), c))
-        .collect();
+    let candidates: Vec<Uuid> = v.ids("candidate_member_ids", &r.candidate_member_ids);
     v.finish().map_err(MoimError::from)?;
     let (blockers, blocked) = moim.store.filter_blocked(actor, &candidates).await?;
     Ok(Response::new(pb::FilterBlockedByResponse {

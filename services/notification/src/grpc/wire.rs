@@ -304,10 +304,7 @@ fn broadcast_path(v: &mut Validator, path: &str) -> String {
 
 /// The listed ids (each wrong one named by its index).
 fn ids(v: &mut Validator, field: &str, list: &[String]) -> Vec<Uuid> {
-    list.iter()
-        .enumerate()
-        .filter_map(|(i, id)| v.id(&format!("{field}[{i}]"), id))
-        .collect()
+    v.ids(field, list)
 }
 
 fn audience(v: &mut Validator, audience: Option<&PbAudience>) -> Audience {

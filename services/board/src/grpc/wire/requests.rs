@@ -276,11 +276,7 @@ fn cast(
         id(&mut v, "team_id", team_id),
         id(&mut v, "vote_id", vote_id),
     );
-    let mut chosen: Vec<Uuid> = options
-        .iter()
-        .enumerate()
-        .filter_map(|(i, o)| v.id(&format!("option_ids[{i}]"), o))
-        .collect();
+    let mut chosen: Vec<Uuid> = v.ids("option_ids", options);
     let some = retract || !options.is_empty();
     v.check(some, "option_ids", "choose at least one option");
     v.finish()?;
@@ -431,12 +427,7 @@ impl TryFrom<pb::ListVoteNonVotersRequest> for NonVotersQuery {
             "member_ids",
             "give 1 to 100 members",
         );
-        let members: Vec<Uuid> = r
-            .member_ids
-            .iter()
-            .enumerate()
-            .filter_map(|(i, m)| v.id(&format!("member_ids[{i}]"), m))
-            .collect();
+        let members: Vec<Uuid> = v.ids("member_ids", &r.member_ids);
         v.finish()?;
         Ok(NonVotersQuery {
             team,
