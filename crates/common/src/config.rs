@@ -125,6 +125,9 @@ pub struct AuthSettings {
     pub sessions_key_prefix: String,
     /// How long a "live" answer is reused before Redis is asked again.
     pub session_check_ms: u64,
+    /// How long the session check waits for Redis before answering UNAVAILABLE
+    /// (it fails closed).
+    pub session_check_timeout_ms: u64,
     /// How long fetched JWKS keys are trusted before they are fetched again
     /// (an unknown `kid` refetches sooner, rate-limited).
     pub jwks_ttl_secs: u64,
@@ -145,6 +148,7 @@ impl AuthSettings {
                 &self.sessions_redis_url,
                 &self.sessions_key_prefix,
                 Duration::from_millis(self.session_check_ms),
+                Duration::from_millis(self.session_check_timeout_ms),
             )?,
         )))
     }
@@ -170,6 +174,7 @@ impl Default for AuthSettings {
             sessions_redis_url: String::new(),
             sessions_key_prefix: "auth:".into(),
             session_check_ms: 500,
+            session_check_timeout_ms: 500,
             jwks_ttl_secs: crate::token::DEFAULT_KEY_TTL.as_secs(),
             max_token_lifetime_secs: crate::token::DEFAULT_MAX_LIFETIME.as_secs(),
         }

@@ -55,8 +55,14 @@ impl std::fmt::Debug for SessionCheck {
 }
 
 impl SessionCheck {
-    /// `url` is auth's Redis, `prefix` auth's key prefix (`auth:`).
-    pub fn new(url: &str, prefix: &str, fresh_for: Duration) -> anyhow::Result<Self> {
+    /// `url` is auth's Redis, `prefix` auth's key prefix (`auth:`); a live
+    /// answer is reused for `fresh_for`; Redis gets `timeout` per call.
+    pub fn new(
+        url: &str,
+        prefix: &str,
+        fresh_for: Duration,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         use redis::IntoConnectionInfo;
         let info = url
             .into_connection_info()?
@@ -66,7 +72,7 @@ impl SessionCheck {
             conn: Mutex::new(None),
             prefix: prefix.to_owned(),
             fresh_for,
-            timeout: Duration::from_millis(500),
+            timeout,
             cache: std::sync::Mutex::new(HashMap::new()),
         })
     }

@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
             &redis.url,
             &redis.prefix,
             Duration::from_millis(500),
+            Duration::from_millis(500),
         )?;
         cached.state(session).await;
         let n = 200_000;
@@ -96,8 +97,12 @@ async fn main() -> anyhow::Result<()> {
         }
         let per = start.elapsed() / n;
         println!("session check, cached answer: {per:?} per call");
-        let uncached =
-            moing_common::sessions::SessionCheck::new(&redis.url, &redis.prefix, Duration::ZERO)?;
+        let uncached = moing_common::sessions::SessionCheck::new(
+            &redis.url,
+            &redis.prefix,
+            Duration::ZERO,
+            Duration::from_millis(500),
+        )?;
         uncached.state(session).await;
         let mut samples = Vec::new();
         for _ in 0..5_000 {

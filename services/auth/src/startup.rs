@@ -91,6 +91,7 @@ pub async fn run_with(
         &settings.redis.url,
         &settings.redis.key_prefix,
         Duration::from_millis(base.auth.session_check_ms),
+        Duration::from_millis(base.auth.session_check_timeout_ms),
     )?;
     let verifier = base.auth.verifier(Arc::new(StaticJwks(keys.jwks())));
     let layer = AuthLayer::new(AuthConfig {

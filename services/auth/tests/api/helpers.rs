@@ -142,6 +142,9 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
         target.jwks_refetch_interval_secs = opts.jwks_refetch_interval_secs;
     }
     settings.limits.sign_in_per_address = opts.sign_in_limit;
+    // The suite runs many servers at once on two cores: Redis may answer late,
+    // and a failing-closed check would turn that into UNAVAILABLE.
+    settings.base.auth.session_check_timeout_ms = 2_000;
 
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
