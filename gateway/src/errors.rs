@@ -28,7 +28,7 @@ pub fn http_status(code: Code) -> StatusCode {
     }
 }
 
-fn code_name(code: Code) -> &'static str {
+pub(crate) fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",
         Code::Cancelled => "CANCELLED",

@@ -16,6 +16,7 @@
 //!   on the admin port (`admin.listen`, 9080 in development).
 
 pub mod client_ip;
+pub mod comments;
 pub mod config;
 pub mod edge;
 pub mod errors;

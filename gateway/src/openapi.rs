@@ -3,10 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use prost_reflect::{Cardinality, FieldDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{
+    Cardinality, DescriptorPool, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor,
+};
 use serde_json::{Map, Value, json};
 
-use crate::routes::{BodyRule, Route};
+use crate::{
+    comments::{self, Comments},
+    routes::{BodyRule, Route},
+};
 
 fn well_known(name: &str) -> Option<Value> {
     Some(match name {
@@ -33,9 +38,59 @@ fn well_known(name: &str) -> Option<Value> {
 struct Gen {
     schemas: BTreeMap<String, Value>,
     pending: BTreeSet<String>,
+    comments: Comments,
+    /// `google.api.field_behavior`, to mark REQUIRED fields of request bodies.
+    behavior: Option<ExtensionDescriptor>,
 }
 
+/// `google.api.FieldBehavior.REQUIRED`.
+const REQUIRED: i32 = 2;
+
 impl Gen {
+    fn new(pool: &DescriptorPool) -> Self {
+        Self {
+            schemas: BTreeMap::new(),
+            pending: BTreeSet::new(),
+            comments: Comments::new(pool),
+            behavior: pool.get_extension_by_name("google.api.field_behavior"),
+        }
+    }
+
+    fn is_required(&self, f: &FieldDescriptor) -> bool {
+        let Some(ext) = &self.behavior else {
+            return false;
+        };
+        let options = f.options();
+        options.has_extension(ext)
+            && matches!(options.get_extension(ext).as_ref(), prost_reflect::Value::List(l)
+                if l.iter().any(|v| v.as_enum_number() == Some(REQUIRED)))
+    }
+
+    /// A field's comment, with the values of its enum and their comments.
+    fn field_description(&self, f: &FieldDescriptor) -> Option<String> {
+        let mut text = self
+            .comments
+            .of(f.parent_file().name(), f.path())
+            .map(comments::description)
+            .unwrap_or_default();
+        if let Kind::Enum(e) = f.kind() {
+            let values: Vec<String> = e
+                .values()
+                .map(
+                    |v| match self.comments.of(v.parent_file().name(), v.path()) {
+                        Some(c) => format!("- `{}`: {}", v.name(), c.replace('\n', " ")),
+                        None => format!("- `{}`", v.name()),
+                    },
+                )
+                .collect();
+            if !text.is_empty() {
+                text.push_str("\n\n");
+            }
+            text.push_str(&values.join("\n"));
+        }
+        (!text.is_empty()).then_some(text)
+    }
+
     fn message_ref(&mut self, m: &MessageDescriptor) -> Value {
         if let Some(v) = well_known(m.full_name()) {
             return v;
@@ -86,16 +141,33 @@ impl Gen {
         }
     }
 
-    fn message_schema(&mut self, m: &MessageDescriptor, skip: &[String]) -> Value {
+    /// A message's schema; `input`: a request body, whose REQUIRED fields are
+    /// listed as `required` (responses omit empty fields, so they list none).
+    fn message_schema(&mut self, m: &MessageDescriptor, skip: &[String], input: bool) -> Value {
         let mut props = Map::new();
+        let mut required = Vec::new();
         for f in m.fields() {
             if skip.iter().any(|s| s == f.name()) {
                 continue;
             }
-            let schema = self.field_schema(&f);
+            let mut schema = self.field_schema(&f);
+            if let (Some(text), Some(obj)) = (self.field_description(&f), schema.as_object_mut()) {
+                obj.insert("description".into(), json!(text));
+            }
+            if input && self.is_required(&f) {
+                required.push(f.json_name().to_owned());
+            }
             props.insert(f.json_name().to_owned(), schema);
         }
-        json!({"type": "object", "properties": props, "additionalProperties": false})
+        let mut schema =
+            json!({"type": "object", "properties": props, "additionalProperties": false});
+        if let Some(text) = self.comments.of(m.parent_file().name(), m.path()) {
+            schema["description"] = json!(comments::description(text));
+        }
+        if !required.is_empty() {
+            schema["required"] = json!(required);
+        }
+        schema
     }
 
     fn drain(&mut self, pool: &prost_reflect::DescriptorPool) {
@@ -105,7 +177,7 @@ impl Gen {
             }
             if let Some(m) = pool.get_message_by_name(&name) {
                 self.schemas.insert(name.clone(), json!({}));
-                let schema = self.message_schema(&m, &[]);
+                let schema = self.message_schema(&m, &[], false);
                 self.schemas.insert(name, schema);
             }
         }
@@ -120,33 +192,72 @@ fn query_params(schemas_gen: &mut Gen, m: &MessageDescriptor, skip: &[String]) -
                 && !matches!(f.kind(), Kind::Message(ref k) if well_known(k.full_name()).is_none())
         })
         .map(|f| {
-            json!({
+            let mut param = json!({
                 "name": f.json_name(),
                 "in": "query",
                 "required": false,
                 "schema": schemas_gen.field_schema(&f),
-            })
+            });
+            if let Some(text) = schemas_gen.field_description(&f) {
+                param["description"] = json!(text);
+            }
+            param
         })
         .collect()
 }
 
-/// One operation: id, tag, parameters, body, responses and security.
+/// One tag per routed service, described by the service's comment.
+fn service_tags(schemas_gen: &Gen, routes: &[Route]) -> Vec<Value> {
+    let mut seen = BTreeSet::new();
+    routes
+        .iter()
+        .map(|r| r.method.parent_service())
+        .filter(|s| seen.insert(s.full_name().to_owned()))
+        .map(|s| {
+            let text = schemas_gen
+                .comments
+                .of(s.parent_file().name(), s.path())
+                .map(comments::description)
+                .unwrap_or_default();
+            json!({"name": s.full_name(), "description": text})
+        })
+        .collect()
+}
+
+/// One operation: id, tag, summary and description (the method's comment),
+/// parameters, body, responses and security.
 fn operation(schemas_gen: &mut Gen, route: &Route) -> Map<String, Value> {
     let input = route.method.input();
     let vars = route.template.variables();
     let mut params: Vec<Value> = vars
         .iter()
-        .map(|v| json!({"name": v, "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[^/:]+$"}}))
+        .map(|v| {
+            let mut param = json!({"name": v, "in": "path", "required": true, "schema": {"type": "string", "pattern": "^[^/:]+$"}});
+            if let Some(text) = input
+                .get_field_by_name(v)
+                .and_then(|f| schemas_gen.field_description(&f))
+            {
+                param["description"] = json!(text);
+            }
+            param
+        })
         .collect();
     let mut op = Map::new();
     op.insert("operationId".into(), json!(route.method.full_name()));
+    let method = &route.method;
+    let text = schemas_gen
+        .comments
+        .of(method.parent_file().name(), method.path())
+        .unwrap_or(method.name());
+    op.insert("summary".into(), json!(comments::summary(text)));
+    op.insert("description".into(), json!(comments::description(text)));
     op.insert(
         "tags".into(),
         json!([route.method.parent_service().full_name()]),
     );
     match &route.body {
         BodyRule::All => {
-            let schema = schemas_gen.message_schema(&input, &vars);
+            let schema = schemas_gen.message_schema(&input, &vars, true);
             op.insert(
                 "requestBody".into(),
                 json!({"required": true, "content": {"application/json": {"schema": schema}}}),
@@ -193,10 +304,7 @@ fn operation(schemas_gen: &mut Gen, route: &Route) -> Map<String, Value> {
 
 /// The OpenAPI document for `routes`.
 pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value {
-    let mut schemas_gen = Gen {
-        schemas: BTreeMap::new(),
-        pending: BTreeSet::new(),
-    };
+    let mut schemas_gen = Gen::new(pool);
     let mut paths: BTreeMap<String, Map<String, Value>> = BTreeMap::new();
     for route in routes {
         let op = operation(&mut schemas_gen, route);
@@ -205,6 +313,7 @@ pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value
             .or_default()
             .insert(route.http_method.as_str().to_lowercase(), Value::Object(op));
     }
+    let tags = service_tags(&schemas_gen, routes);
     schemas_gen.drain(pool);
     let mut schemas: Map<String, Value> = schemas_gen.schemas.into_iter().collect();
     schemas.insert(
@@ -228,10 +337,74 @@ pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value
             "description": "REST/JSON transcoding of the MOING gRPC API (google.api.http). Errors are {code, status, message, details} with google.rpc.ErrorInfo and BadRequest details."
         },
         "servers": [{"url": "/"}],
+        "tags": tags,
         "paths": paths,
         "components": {
             "schemas": schemas,
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation has a summary and a description; at least 95% of the
+    /// schema properties (components and request bodies) have a description.
+    #[test]
+    fn the_proto_comments_reach_the_document() {
+        let pool = DescriptorPool::decode(moing_proto::FILE_DESCRIPTOR_SET).expect("pool");
+        let doc = document(&pool, &crate::routes::build(&pool));
+        let mut undescribed_ops = Vec::new();
+        let mut bodies = Vec::new();
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, ops) in paths {
+            for (verb, op) in ops.as_object().expect("operations") {
+                let has = |k: &str| op[k].as_str().is_some_and(|t| !t.trim().is_empty());
+                if !(has("summary") && has("description")) {
+                    undescribed_ops.push(format!("{verb} {path}"));
+                }
+                bodies.push(op["requestBody"]["content"]["application/json"]["schema"].clone());
+            }
+        }
+        assert!(undescribed_ops.is_empty(), "{undescribed_ops:?}");
+        let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+        let (mut total, mut missing) = (0, Vec::new());
+        for (name, schema) in schemas
+            .iter()
+            .map(|(n, s)| (n.as_str(), s))
+            .chain(bodies.iter().map(|b| ("body", b)))
+        {
+            for (prop, value) in schema["properties"].as_object().into_iter().flatten() {
+                total += 1;
+                if value["description"]
+                    .as_str()
+                    .is_none_or(|t| t.trim().is_empty())
+                {
+                    missing.push(format!("{name}.{prop}"));
+                }
+            }
+        }
+        let described = total - missing.len();
+        eprintln!(
+            "{} operations described; properties described: {described} of {total}",
+            bodies.len()
+        );
+        assert!(
+            described * 100 >= total * 95,
+            "{described}/{total}; missing: {missing:?}"
+        );
+        let get = &doc["paths"]["/v1/teams/{team_id}/goal-board"]["get"];
+        let text = get["description"].as_str().unwrap_or("");
+        assert!(
+            text.contains("`NOT_FOUND/TEAM_NOT_FOUND` → HTTP 404"),
+            "{text}"
+        );
+        assert!(
+            doc["tags"].as_array().is_some_and(|t| t.len() >= 5),
+            "{}",
+            doc["tags"]
+        );
+    }
 }
