@@ -35,6 +35,9 @@ pub struct Settings {
     /// Proxies (CIDRs) whose `x-forwarded-for` names the client (the chart's
     /// Envoy); from any other peer the header is ignored. Empty: none.
     pub trusted_proxies: Vec<String>,
+    /// `/docs` tells how to get a development token (set where auth's
+    /// development sign-in is on, as `scripts/up` does).
+    pub dev_sign_in_note: bool,
 }
 
 impl Default for Settings {
@@ -72,6 +75,7 @@ impl Default for Settings {
             rate_per_address_per_minute: 1_200,
             cors_origins: vec!["http://localhost:3000".into()],
             trusted_proxies: Vec::new(),
+            dev_sign_in_note: false,
         }
     }
 }

@@ -18,6 +18,7 @@
 pub mod client_ip;
 pub mod comments;
 pub mod config;
+pub mod docs;
 pub mod edge;
 pub mod errors;
 pub mod observe;

@@ -7,7 +7,7 @@ use axum::{
     body::Body,
     extract::State,
     http::{HeaderName, HeaderValue, Method, Request, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
     routing::get,
 };
 use tokio::net::TcpListener;
@@ -126,8 +126,8 @@ pub fn router(settings: &Settings) -> anyhow::Result<Router> {
     Ok(Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/openapi.json", get(openapi))
-        .route("/docs", get(|| async { Html(include_str!("docs.html")) }))
         .route("/.well-known/jwks.json", get(jwks))
+        .merge(crate::docs::routes(settings.dev_sign_in_note))
         .fallback(dispatch)
         .with_state(gateway)
         .layer(

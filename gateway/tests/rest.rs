@@ -270,6 +270,66 @@ async fn errors_have_the_documented_shape_and_statuses() {
     );
 }
 
+/// `/docs` is Swagger UI served from the gateway itself: the page, the vendored
+/// bundle and stylesheet (no other host), and the development-token note only
+/// where development sign-in is on.
+#[tokio::test]
+async fn docs_page_is_swagger_ui_served_offline() {
+    let app = start(|s| s.dev_sign_in_note = true).await;
+    let page = app.call("GET", "/docs", None, None).await;
+    assert_eq!(page.status, 200);
+    let html = page.body.as_str().unwrap_or_default();
+    for needle in [
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-ui.css",
+        "/docs/init.js",
+        "Development token",
+    ] {
+        assert!(html.contains(needle), "{needle} missing from /docs");
+    }
+    assert!(
+        !html.contains("https://") && !html.contains("http://cdn"),
+        "the page loads nothing from elsewhere"
+    );
+    let init = app.call("GET", "/docs/init.js", None, None).await;
+    assert!(
+        init.body
+            .as_str()
+            .unwrap_or_default()
+            .contains("\"/openapi.json\"")
+    );
+    for (path, kind, needle) in [
+        (
+            "/docs/swagger-ui-bundle.js",
+            "javascript",
+            "SwaggerUIBundle",
+        ),
+        ("/docs/swagger-ui.css", "text/css", ".swagger-ui"),
+    ] {
+        let asset = app.call("GET", path, None, None).await;
+        assert_eq!(asset.status, 200, "{path}");
+        let ct = asset
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(ct.contains(kind), "{path}: {ct}");
+        assert!(
+            asset.body.as_str().unwrap_or_default().contains(needle),
+            "{path}"
+        );
+    }
+    let quiet = start(|_| {}).await;
+    let page = quiet.call("GET", "/docs", None, None).await;
+    assert!(
+        !page
+            .body
+            .as_str()
+            .unwrap_or_default()
+            .contains("Development token")
+    );
+}
+
 #[tokio::test]
 async fn openapi_docs_jwks_and_cors() {
     let app = start(|s| s.cors_origins = vec!["https://app.moing.test".into()]).await;
