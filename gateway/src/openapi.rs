@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::Datelike;
 use prost_reflect::{
     Cardinality, DescriptorPool, ExtensionDescriptor, FieldDescriptor, Kind, MessageDescriptor,
 };
@@ -206,6 +207,36 @@ fn query_params(schemas_gen: &mut Gen, m: &MessageDescriptor, skip: &[String]) -
         .collect()
 }
 
+/// Worked request bodies of the calls every client makes first. The team's
+/// dates are tomorrow and four weeks on in Seoul, so the example stays valid.
+fn example(method: &str) -> Option<Value> {
+    let seoul = chrono::FixedOffset::east_opt(9 * 3600)?;
+    let today = moing_common::clock::today_in(&seoul);
+    let date = |days: i64| {
+        let d = today + chrono::Duration::days(days);
+        json!({"year": d.year(), "month": d.month(), "day": d.day()})
+    };
+    Some(match method {
+        "moing.auth.v1.AuthService.SignIn" => json!({
+            "development": {"nickname": "alice"},
+            "device": {"name": "Pixel 8", "platform": "DEVICE_PLATFORM_ANDROID"}
+        }),
+        "moing.moim.v1.TeamService.CreateTeam" => json!({
+            "name": "매일 30페이지",
+            "category": "TEAM_CATEGORY_STUDY",
+            "introduction": "하루 30페이지씩 읽고 사진으로 인증해요",
+            "leaderPromise": "끝까지 함께해요",
+            "startDate": date(1),
+            "endDate": date(29)
+        }),
+        "moing.mission.v1.MissionService.SubmitProof" => json!({
+            "text": "오늘 30페이지 읽었어요",
+            "caption": "3장까지"
+        }),
+        _ => return None,
+    })
+}
+
 /// One tag per routed service, described by the service's comment.
 fn service_tags(schemas_gen: &Gen, routes: &[Route]) -> Vec<Value> {
     let mut seen = BTreeSet::new();
@@ -258,9 +289,13 @@ fn operation(schemas_gen: &mut Gen, route: &Route) -> Map<String, Value> {
     match &route.body {
         BodyRule::All => {
             let schema = schemas_gen.message_schema(&input, &vars, true);
+            let mut media = json!({"schema": schema});
+            if let Some(example) = example(route.method.full_name()) {
+                media["example"] = example;
+            }
             op.insert(
                 "requestBody".into(),
-                json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+                json!({"required": true, "content": {"application/json": media}}),
             );
         }
         BodyRule::Field(f) => {
@@ -395,6 +430,9 @@ mod tests {
             described * 100 >= total * 95,
             "{described}/{total}; missing: {missing:?}"
         );
+        let create =
+            &doc["paths"]["/v1/teams"]["post"]["requestBody"]["content"]["application/json"];
+        assert_eq!(create["example"]["category"], json!("TEAM_CATEGORY_STUDY"));
         let get = &doc["paths"]["/v1/teams/{team_id}/goal-board"]["get"];
         let text = get["description"].as_str().unwrap_or("");
         assert!(
