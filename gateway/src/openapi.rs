@@ -369,7 +369,7 @@ pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value
         "info": {
             "title": "MOING API",
             "version": "v1",
-            "description": "REST/JSON transcoding of the MOING gRPC API (google.api.http). Errors are {code, status, message, details} with google.rpc.ErrorInfo and BadRequest details."
+            "description": "REST/JSON transcoding of the MOING gRPC API (google.api.http); the same methods answer gRPC and gRPC-web at this address.\n\n**Errors** are `{\"code\", \"status\", \"message\", \"details\"}`: the gRPC code number and name, a message for people, and `details` with a `google.rpc.ErrorInfo` (`reason`: the stable code to branch on, e.g. `TEAM_NOT_FOUND`) and, for bad input, a `google.rpc.BadRequest` naming each field. Example: `{\"code\": 3, \"status\": \"INVALID_ARGUMENT\", \"message\": \"invalid name: must be at most 20 characters\", \"details\": [{\"@type\": \"type.googleapis.com/google.rpc.ErrorInfo\", \"reason\": \"VALIDATION_FAILED\", \"domain\": \"moing.app\", \"metadata\": {}}, {\"@type\": \"type.googleapis.com/google.rpc.BadRequest\", \"fieldViolations\": [{\"field\": \"name\", \"description\": \"must be at most 20 characters\"}]}]}`. Each operation lists its own reasons with their HTTP status.\n\n**Server streaming** (e.g. `GET /v1/teams/{team_id}/goal-board:watch`) answers `application/x-ndjson`: one JSON message per line as it comes; a failure mid-stream ends it with one error object line."
         },
         "servers": [{"url": "/"}],
         "tags": tags,
