@@ -323,7 +323,7 @@ fn operation(schemas_gen: &mut Gen, route: &Route) -> Map<String, Value> {
         "responses".into(),
         json!({
             "200": {"description": "OK", "content": {content_type: {"schema": output}}},
-            "default": {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+            "default": {"description": "Error: the status of the call and its details (see the document description)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
         }),
     );
     if !matches!(
@@ -359,8 +359,8 @@ pub fn document(pool: &prost_reflect::DescriptorPool, routes: &[Route]) -> Value
             "properties": {
                 "code": {"type": "integer", "description": "gRPC status code"},
                 "status": {"type": "string", "description": "gRPC status name"},
-                "message": {"type": "string"},
-                "details": {"type": "array", "items": {"type": "object"}}
+                "message": {"type": "string", "description": "for people; branch on the ErrorInfo reason instead"},
+                "details": {"type": "array", "items": {"type": "object"}, "description": "google.rpc.ErrorInfo (reason, domain, metadata such as retry_after_seconds) and, for bad input, google.rpc.BadRequest (fieldViolations)"}
             }
         }),
     );
