@@ -47,8 +47,12 @@ pub struct Push {
     pub body: String,
     /// String-to-string routing data (`type`, `path`, ids).
     pub data: BTreeMap<String, String>,
-    /// Collapses repeated notifications of one thread on the device.
+    /// Groups notifications of one kind on the device (APNs `thread-id`).
     pub tag: String,
+    /// The message's identity, the same on every attempt: Android's
+    /// `notification.tag` and APNs' `apns-collapse-id`, so a message sent again
+    /// (after a crash mid-send) replaces the one shown instead of adding one.
+    pub collapse_id: String,
 }
 
 impl Push {
@@ -65,11 +69,15 @@ impl Push {
                     "title": self.title,
                     "body": self.body,
                     "channel_id": "moing_default",
-                    "tag": self.tag,
+                    "tag": self.collapse_id,
                 },
             },
             "apns": {
-                "headers": {"apns-priority": "10", "apns-push-type": "alert"},
+                "headers": {
+                    "apns-priority": "10",
+                    "apns-push-type": "alert",
+                    "apns-collapse-id": self.collapse_id,
+                },
                 "payload": {"aps": {
                     "alert": {"title": self.title, "body": self.body},
                     "sound": "default",
@@ -465,6 +473,7 @@ mod tests {
             body: "본문".into(),
             data: BTreeMap::from([("type".into(), "POKED".into())]),
             tag: "x".into(),
+            collapse_id: "n-1".into(),
         };
         let b = push.body();
         assert_eq!(b["message"]["token"], "t");
@@ -475,5 +484,8 @@ mod tests {
             "본문"
         );
         assert!(b["message"].get("webpush").is_none());
+        assert_eq!(b["message"]["android"]["notification"]["tag"], "n-1");
+        assert_eq!(b["message"]["apns"]["headers"]["apns-collapse-id"], "n-1");
+        assert_eq!(b["message"]["apns"]["payload"]["aps"]["thread-id"], "x");
     }
 }

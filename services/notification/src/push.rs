@@ -193,6 +193,11 @@ fn claimed(row: ClaimedPush, off: bool) -> Claimed {
         title,
         body,
         tag: data.get("type").cloned().unwrap_or_default(),
+        // One notification on one device: the same identity on every attempt.
+        collapse_id: data
+            .get("notification_id")
+            .cloned()
+            .unwrap_or_else(|| format!("push-{id}")),
         data,
     });
     Claimed {

@@ -86,6 +86,10 @@ async fn a_20_member_team_is_notified_in_one_delivery_except_actor_and_blockers(
     let inbox = app.inbox(&members[0]).await;
     assert_eq!(inbox.len(), 1);
     assert_eq!(m.data["notification_id"], inbox[0].notification_id);
+    // The collapse identity is the notification's, on Android and APNs alike.
+    let id = inbox[0].notification_id.as_str();
+    assert_eq!(m.message["android"]["notification"]["tag"], id);
+    assert_eq!(m.message["apns"]["headers"]["apns-collapse-id"], id);
     assert_eq!(inbox[0].actor_member_id, actor.id.to_string());
     assert_eq!(inbox[0].r#type, 2);
     assert_eq!(inbox[0].category, 1);

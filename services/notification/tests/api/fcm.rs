@@ -31,6 +31,7 @@ fn push(token: &str) -> Push {
             ("path".to_owned(), "/teams/x".to_owned()),
         ]),
         tag: "POKED".into(),
+        collapse_id: format!("n-{token}"),
     }
 }
 
