@@ -132,17 +132,7 @@ impl Store {
     ) -> Result<i32, MoimError> {
         moing_common::transaction!("moim.remove", Result<i32, MoimError>, {
             let mut tx = self.pool.begin().await?;
-            let team = Self::team_in(&mut tx, team_id, true)
-                .await?
-                .ok_or(MoimError::TeamNotFound)?;
-            Self::still_leader(&mut tx, &team, leader).await?;
-            if target == leader
-                || Self::active_membership_in(&mut tx, team_id, target)
-                    .await?
-                    .is_none()
-            {
-                return Err(MoimError::TeamMemberNotFound);
-            }
+            let team = Self::leader_acts_on(&mut tx, team_id, leader, target).await?;
             self.end_membership(&mut tx, &team, target, "REMOVED", now)
                 .await?;
             self.outbox
@@ -164,6 +154,30 @@ impl Store {
         })
     }
 
+    /// The team, locked, for a leader's action on another active member:
+    /// leadership is checked again under the team's row lock (a racing transfer
+    /// or leave may have changed it since the caller's check), and `target`
+    /// must be an active member other than the leader.
+    async fn leader_acts_on(
+        tx: &mut sqlx::MySqlConnection,
+        team_id: Uuid,
+        leader: Uuid,
+        target: Uuid,
+    ) -> Result<Team, MoimError> {
+        let team = Self::team_in(&mut *tx, team_id, true)
+            .await?
+            .ok_or(MoimError::TeamNotFound)?;
+        Self::still_leader(&mut *tx, &team, leader).await?;
+        if target == leader
+            || Self::active_membership_in(&mut *tx, team_id, target)
+                .await?
+                .is_none()
+        {
+            return Err(MoimError::TeamMemberNotFound);
+        }
+        Ok(team)
+    }
+
     pub async fn transfer(
         &self,
         team_id: Uuid,
@@ -172,19 +186,7 @@ impl Store {
     ) -> Result<Team, MoimError> {
         moing_common::transaction!("moim.transfer", Result<Team, MoimError>, {
             let mut tx = self.pool.begin().await?;
-            let team = Self::team_in(&mut tx, team_id, true)
-                .await?
-                .ok_or(MoimError::TeamNotFound)?;
-            // Leadership is checked again under the team's row lock: a racing
-            // transfer (or a leave) may have changed it since the caller's check.
-            Self::still_leader(&mut tx, &team, leader).await?;
-            if next == leader
-                || Self::active_membership_in(&mut tx, team_id, next)
-                    .await?
-                    .is_none()
-            {
-                return Err(MoimError::TeamMemberNotFound);
-            }
+            let team = Self::leader_acts_on(&mut tx, team_id, leader, next).await?;
             sqlx::query(
                 "UPDATE membership SET role = 'MEMBER' WHERE team_id = ? AND active_member = ?",
             )
