@@ -27,7 +27,7 @@ async function main() {
   const auth = createClient(registry.getService("moing.auth.v1.AuthService"), transport);
   const teams = createClient(registry.getService("moing.moim.v1.TeamService"), transport);
   const missions = createClient(registry.getService("moing.mission.v1.MissionService"), transport);
-  const nickname = "cn" + Math.floor(Math.random() * 1e6);
+  const nickname = "cn" + Math.floor(Math.random() * 1e8);
 
   const signedIn = await auth.signIn({
     credential: { case: "development", value: { nickname } },

@@ -293,11 +293,24 @@ class Api:
             fail(f"{method} {path}: {status} {out}")
         return out
 
-    def member(self, kakao_id: int, nickname: str, push_token: str) -> dict:
+    def member(self, kakao_id: int, prefix: str, push_token: str) -> dict:
+        """Signs a new Kakao member in and up. The nickname is the prefix and
+        random digits, drawn again while it is taken: the database keeps the
+        members of earlier runs, and nicknames are unique among active ones."""
         r = self.ok("POST", "/v1/auth/sign-in", body={
             "kakao": {"accessToken": f"kakao-{kakao_id}"},
             "device": {"name": "rendered-run", "platform": "DEVICE_PLATFORM_ANDROID"}})
-        up = self.ok("POST", "/v1/auth/sign-up", r["tokens"]["accessToken"], {"nickname": nickname})
+        for _ in range(8):
+            nickname = prefix + str(secrets.randbelow(10 ** (10 - len(prefix))))
+            status, up = self.call("POST", "/v1/auth/sign-up", r["tokens"]["accessToken"],
+                                   {"nickname": nickname})
+            if status == 409 and "NICKNAME_TAKEN" in json.dumps(up):
+                continue
+            if status != 200:
+                fail(f"POST /v1/auth/sign-up: {status} {up}")
+            break
+        else:
+            fail("POST /v1/auth/sign-up: eight random nicknames were all taken")
         token = up["accessToken"]
         self.ok("PUT", "/v1/members/me/devices/current", token,
                 {"pushToken": push_token, "platform": "DEVICE_PLATFORM_ANDROID"})
@@ -407,9 +420,9 @@ def main() -> int:
 
 def flow(api: Api, stand: StandIns, ports: dict[str, int]) -> None:
     run = secrets.randbelow(10**9)
-    leader = api.member(run * 10 + 1, f"rr리더{run % 1000}", f"push-a-{run}")
-    member = api.member(run * 10 + 2, f"rr멤버{run % 1000}", f"push-b-{run}")
-    leaver = api.member(run * 10 + 3, f"rr탈퇴{run % 1000}", f"push-c-{run}")
+    leader = api.member(run * 10 + 1, "rr리더", f"push-a-{run}")
+    member = api.member(run * 10 + 2, "rr멤버", f"push-b-{run}")
+    leaver = api.member(run * 10 + 3, "rr탈퇴", f"push-c-{run}")
 
     today = datetime.now(KST).date()
     def d(days: int) -> dict:
