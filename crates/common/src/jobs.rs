@@ -10,10 +10,10 @@
 //! deadlines, mission deadlines, finished teams, reminders, held pushes) are a
 //! call to it.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use sqlx::{MySql, MySqlConnection, Type, mysql::MySqlRow};
-use tokio::task::JoinHandle;
+use tokio::{sync::Notify, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
 /// Runs `work` now and then every `every` until `stop`, logging failures (a
@@ -28,6 +28,22 @@ where
     F: Fn() -> Fut + Send + 'static,
     Fut: Future<Output = anyhow::Result<()>> + Send,
 {
+    every_or_woken(name, every, Arc::new(Notify::new()), stop, work)
+}
+
+/// Like [`every`], and also as soon as `wake` is notified (e.g. new work was
+/// committed): a wake during a run makes one more run right after it.
+pub fn every_or_woken<F, Fut>(
+    name: &'static str,
+    every: Duration,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+    work: F,
+) -> JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
     tokio::spawn(async move {
         loop {
             if let Err(e) = work().await {
@@ -35,6 +51,7 @@ where
             }
             tokio::select! {
                 _ = stop.cancelled() => break,
+                _ = wake.notified() => {}
                 _ = tokio::time::sleep(every) => {}
             }
         }

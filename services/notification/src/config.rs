@@ -65,10 +65,16 @@ pub struct FcmSettings {
     pub credentials_file: String,
     /// The service-account JSON itself (e.g. from a secret); wins over the file.
     pub credentials_json: String,
-    /// Sends in flight at once (per dispatcher round).
+    /// Sends in flight at once per replica; a dispatcher round claims this
+    /// many rows, so a crash leaves at most this many to re-send.
     pub concurrency: usize,
-    /// Rows claimed per dispatcher round; FCM's own multi-send limit is 500.
-    pub batch_size: u32,
+    /// How long a claim on a push row lasts: a row still `SENDING` after its
+    /// lease (its replica died or hangs) is claimed again by any replica. A
+    /// send that would outlast the lease is given up and the row re-queued.
+    pub lease_secs: u64,
+    /// HTTP/2 without TLS (prior knowledge), for a local stand-in on `http://`;
+    /// over `https://` HTTP/2 is negotiated anyway.
+    pub http2_prior_knowledge: bool,
     /// Attempts per message for retryable errors (429, 500, 503).
     pub max_attempts: u32,
     /// First backoff when no Retry-After is given, doubled per attempt.
@@ -87,8 +93,9 @@ impl Default for FcmSettings {
             project_id: String::new(),
             credentials_file: String::new(),
             credentials_json: String::new(),
-            concurrency: 32,
-            batch_size: 500,
+            concurrency: 64,
+            lease_secs: 60,
+            http2_prior_knowledge: false,
             max_attempts: 4,
             initial_backoff_ms: 500,
             max_backoff_ms: 30_000,

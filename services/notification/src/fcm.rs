@@ -271,10 +271,18 @@ impl FcmClient {
                 })
             }
         };
-        let http = moing_common::http::client(
+        // One pool of kept-alive connections (one multiplexed connection
+        // over HTTP/2), reused by every send.
+        let mut http = moing_common::http::builder(
             Duration::from_secs(5),
             Duration::from_millis(settings.request_timeout_ms),
-        )?;
+        )
+        .pool_max_idle_per_host(settings.concurrency.max(1))
+        .pool_idle_timeout(Duration::from_secs(90));
+        if settings.http2_prior_knowledge {
+            http = http.http2_prior_knowledge();
+        }
+        let http = http.build()?;
         Ok(Self {
             http,
             credentials,
@@ -291,8 +299,9 @@ impl FcmClient {
         self.settings.concurrency.max(1)
     }
 
-    pub fn batch_size(&self) -> u32 {
-        self.settings.batch_size.clamp(1, 500)
+    /// How long a claim on a push row lasts.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.settings.lease_secs.max(5))
     }
 
     /// A valid access token: the cached one, or a fresh grant when it is

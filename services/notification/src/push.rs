@@ -1,16 +1,28 @@
-//! The push dispatcher: sends the push rows the fan-out queued.
+//! The push dispatcher: sends the push rows the fan-out queued, at least
+//! once, each with its notification's collapse identity.
 //!
-//! A round claims due `PENDING` rows with `SKIP LOCKED` and marks them
-//! `SENDING` in a transaction that commits **before** any HTTP call: the
-//! attempt is recorded first, so a crash (or a redelivered event, or a second
-//! replica) never sends it again. After FCM answers, each row becomes `SENT`,
-//! `FAILED` (after retries), `DROPPED` (the token is dead and deleted),
-//! `SKIPPED` (no credentials) or `CANCELLED` (the device went away, or the
-//! recipient switched the category off since it was queued). A row
-//! left `SENDING` by a crash becomes `UNKNOWN` and is not retried: a missed
-//! push beats a doubled one, and the inbox row is there either way.
+//! A round claims rows with a **lease**: `SKIP LOCKED`, then marked `SENDING`
+//! with this replica's id and an expiry, committed before any HTTP call; a
+//! round claims only as many rows as it sends at once (`fcm.concurrency`).
+//! After FCM answers, the lease holder finishes each row: `SENT`, `FAILED`
+//! (after retries), `DROPPED` (the token is dead and deleted), `SKIPPED` (no
+//! credentials) or `CANCELLED` (the device went away, or the recipient
+//! switched the category off since it was queued). A row whose lease runs
+//! out — its replica was killed, or hangs — is claimed again by any replica
+//! and sent again: the only pushes that can reach a phone twice are those in
+//! flight at a crash, and they carry the same collapse identity
+//! (`android.notification.tag`, `apns-collapse-id`, `data.notification_id`),
+//! so the phone replaces the notification instead of adding one. A row claimed
+//! [`MAX_CLAIMS`](crate::store::pushes::MAX_CLAIMS) times without an
+//! outcome ends `UNKNOWN`.
+//!
+//! Every replica runs one dispatcher loop ([`Dispatcher::run`]), woken when
+//! the event sink commits new pushes and every `jobs.push_interval_secs`.
 
 use std::{sync::Arc, time::Duration};
+
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, stream};
@@ -22,7 +34,7 @@ use crate::{
     fcm::{FcmClient, Outcome, Push},
     store::{
         Store,
-        pushes::{ClaimedPush, Finished},
+        pushes::{ClaimedPush, Finished, Lease},
         settings_many,
     },
 };
@@ -35,6 +47,8 @@ pub struct Dispatched {
     pub dropped: usize,
     pub skipped: usize,
     pub cancelled: usize,
+    /// Sends given up before their lease ran out, queued again.
+    pub requeued: usize,
 }
 
 impl Dispatched {
@@ -44,10 +58,11 @@ impl Dispatched {
         self.dropped += o.dropped;
         self.skipped += o.skipped;
         self.cancelled += o.cancelled;
+        self.requeued += o.requeued;
     }
 
     pub fn total(&self) -> usize {
-        self.sent + self.failed + self.dropped + self.skipped + self.cancelled
+        self.sent + self.failed + self.dropped + self.skipped + self.cancelled + self.requeued
     }
 }
 
@@ -55,6 +70,10 @@ impl Dispatched {
 pub struct Dispatcher {
     store: Store,
     fcm: Arc<FcmClient>,
+    /// This replica, as the holder of its leases.
+    owner: Arc<str>,
+    /// Rings the loop when new pushes are committed.
+    wake: Arc<Notify>,
 }
 
 struct Claimed {
@@ -65,15 +84,51 @@ struct Claimed {
     off: bool,
 }
 
-/// One claimed push after its send: the token it went to, and FCM's answer.
-type Sent = (u64, Uuid, Option<String>, Outcome);
+/// How a claimed push's send ended.
+enum Answer {
+    /// FCM's answer.
+    Fcm(Outcome),
+    /// The send would have outlasted the lease: queued again.
+    Requeue(String),
+}
+
+/// One claimed push after its send: the token it went to, and the answer.
+type Sent = (u64, Uuid, Option<String>, Answer);
 
 impl Dispatcher {
     pub fn new(pool: MySqlPool, fcm: Arc<FcmClient>) -> Self {
         Self {
             store: Store::new(pool),
             fcm,
+            owner: format!(
+                "{}/{}",
+                std::env::var("HOSTNAME").unwrap_or_else(|_| "replica".into()),
+                Uuid::now_v7().simple()
+            )
+            .chars()
+            .take(64)
+            .collect::<String>()
+            .into(),
+            wake: Arc::new(Notify::new()),
         }
+    }
+
+    /// New pushes are committed: the loop runs a round now (or right after
+    /// the one in progress).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The replica's dispatcher loop: drains whenever woken and every `every`.
+    pub fn run(&self, every: Duration, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let this = self.clone();
+        moing_common::jobs::every_or_woken("push", every, self.wake.clone(), stop, move || {
+            let d = this.clone();
+            async move {
+                d.drain(usize::MAX).await?;
+                Ok(())
+            }
+        })
     }
 
     /// Rounds until nothing due is left (or `max_rounds`).
@@ -100,13 +155,24 @@ impl Dispatcher {
         Ok(total)
     }
 
-    /// Claims one batch of due pushes, records the attempt, sends, records the outcome.
+    /// Claims what it can send at once under a lease, sends, records the outcomes.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Dispatched, sqlx::Error> {
-        let ids = self.store.claim_pushes(now, self.fcm.batch_size()).await?;
+        let concurrency = self.fcm.concurrency();
+        let lease = self.fcm.lease();
+        let claim = Lease {
+            owner: self.owner.to_string(),
+            until: now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(1)),
+        };
+        let ids = self
+            .store
+            .claim_pushes(now, concurrency as u32, &claim)
+            .await?;
         if ids.is_empty() {
             return Ok(Dispatched::default());
         }
         let claimed = self.load(&ids).await?;
+        // A send must end well inside the lease, or another replica sends too.
+        let limit = lease.mul_f64(0.8);
         let fcm = self.fcm.clone();
         let outcomes: Vec<Sent> = stream::iter(claimed)
             .map(|c| {
@@ -117,17 +183,25 @@ impl Dispatcher {
                             c.id,
                             c.session,
                             None,
-                            Outcome::Failed("switched off".into()),
+                            Answer::Fcm(Outcome::Failed("switched off".into())),
                         ),
-                        None => (c.id, c.session, None, Outcome::Failed("no device".into())),
+                        None => (
+                            c.id,
+                            c.session,
+                            None,
+                            Answer::Fcm(Outcome::Failed("no device".into())),
+                        ),
                         Some(p) => {
-                            let outcome = fcm.send(&p).await;
-                            (c.id, c.session, Some(p.token), outcome)
+                            let answer = match tokio::time::timeout(limit, fcm.send(&p)).await {
+                                Ok(outcome) => Answer::Fcm(outcome),
+                                Err(_) => Answer::Requeue("send outlasted the lease".into()),
+                            };
+                            (c.id, c.session, Some(p.token), answer)
                         }
                     }
                 }
             })
-            .buffer_unordered(self.fcm.concurrency())
+            .buffer_unordered(concurrency)
             .collect()
             .await;
         self.record(outcomes).await
@@ -159,16 +233,8 @@ impl Dispatcher {
             .into_iter()
             .map(|sent| finish(sent, &mut stats))
             .collect();
-        self.store.finish_pushes(&finished).await?;
+        self.store.finish_pushes(&self.owner, &finished).await?;
         Ok(stats)
-    }
-
-    /// Rows a crashed dispatcher left `SENDING` become `UNKNOWN` (never resent).
-    pub async fn expire_stale(&self, older_than: Duration) -> Result<u64, sqlx::Error> {
-        let now = moing_common::clock::now();
-        let cutoff =
-            now - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::minutes(10));
-        self.store.expire_sending(cutoff, now).await
     }
 }
 
@@ -209,7 +275,21 @@ fn claimed(row: ClaimedPush, off: bool) -> Claimed {
 }
 
 /// How a send ends: the row's state, and the counts and metrics of it.
-fn finish((id, session, token, outcome): Sent, stats: &mut Dispatched) -> Finished {
+fn finish((id, session, token, answer): Sent, stats: &mut Dispatched) -> Finished {
+    let outcome = match answer {
+        Answer::Fcm(outcome) => outcome,
+        Answer::Requeue(why) => {
+            tracing::warn!(push_id = id, error = %why, "push queued again");
+            stats.requeued += 1;
+            return Finished {
+                id,
+                session,
+                state: "PENDING",
+                error: Some(why),
+                dead_token: None,
+            };
+        }
+    };
     let mut dead_token = None;
     let (state, error) = match &outcome {
         Outcome::Sent(_) => {

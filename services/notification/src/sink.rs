@@ -1,10 +1,10 @@
 //! The notification service's `EventSink`: the common de-duplicating sink
 //! applies each event (inbox rows and push rows commit with the event id),
-//! then, before answering, the dispatcher sends the pushes those commits
-//! queued. So one delivery fans an event out completely, and a redelivery
-//! finds the event processed and its pushes already claimed: nothing twice.
+//! then wakes this replica's push loop and answers at once: the relay's next
+//! batch is applied while these pushes are sent. A redelivery finds the event
+//! processed: nothing is written or queued twice.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use moing_common::outbox::EventSinkService;
 use moing_proto::moing::events::v1::{
@@ -13,11 +13,6 @@ use moing_proto::moing::events::v1::{
 use tonic::{Request, Response, Status};
 
 use crate::{events::Consumer, push::Dispatcher};
-
-/// How long a delivery waits for its pushes; the rest finish in the background.
-/// Below the relay's default 3 s call deadline, so a slow FCM (Retry-After)
-/// never turns into redeliveries.
-const PUSH_WAIT: Duration = Duration::from_secs(2);
 
 pub struct NotificationSink {
     inner: EventSinkService<Consumer>,
@@ -47,16 +42,7 @@ impl EventSink for NotificationSink {
     ) -> Result<Response<DeliverResponse>, Status> {
         let response = self.inner.deliver(request).await?;
         if response.get_ref().applied > 0 {
-            let dispatcher = self.dispatcher.clone();
-            let pushes = tokio::spawn(async move { dispatcher.drain(100).await });
-            match tokio::time::timeout(PUSH_WAIT, pushes).await {
-                Ok(Ok(Ok(_))) => {}
-                Ok(Ok(Err(e))) => {
-                    tracing::warn!(error = %e, "push dispatch failed; the push job retries")
-                }
-                Ok(Err(e)) => tracing::warn!(error = %e, "push dispatch task failed"),
-                Err(_) => tracing::info!("pushes still sending after the delivery answered"),
-            }
+            self.dispatcher.wake();
         }
         Ok(response)
     }

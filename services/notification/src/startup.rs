@@ -82,19 +82,11 @@ pub async fn run_with(
     let jobs = &settings.jobs;
     let mut tasks = Vec::new();
 
-    // Held pushes (quiet hours) and anything a delivery left behind.
-    let dispatcher = parts.dispatcher.clone();
-    tasks.push(moing_common::jobs::every(
-        "push",
+    // The push loop: woken by the event sink's commits; held pushes (quiet
+    // hours), retries and expired leases on every tick.
+    tasks.push(parts.dispatcher.run(
         Duration::from_secs(jobs.push_interval_secs.max(1)),
         shutdown.clone(),
-        move || {
-            let d = dispatcher.clone();
-            async move {
-                d.drain(20).await?;
-                Ok(())
-            }
-        },
     ));
     if jobs.reminders_enabled {
         let scheduler = parts.scheduler();
@@ -111,17 +103,16 @@ pub async fn run_with(
             },
         ));
     }
-    let (retention_pool, dispatcher) = (pool.clone(), parts.dispatcher.clone());
+    let retention_pool = pool.clone();
     let (days, batch) = (jobs.retention_days, jobs.retention_batch);
     tasks.push(moing_common::jobs::every(
         "retention",
         Duration::from_secs(jobs.retention_interval_secs.max(1)),
         shutdown.clone(),
         move || {
-            let (pool, d) = (retention_pool.clone(), dispatcher.clone());
+            let pool = retention_pool.clone();
             async move {
                 purge(&pool, days, batch).await?;
-                d.expire_stale(Duration::from_secs(600)).await?;
                 Ok(())
             }
         },

@@ -1,5 +1,6 @@
-//! Push rows: claimed with `SKIP LOCKED` and marked `SENDING` before any
-//! send, loaded with their notification and device, finished with an outcome.
+//! Push rows: claimed with a lease (`SKIP LOCKED`, marked `SENDING` with the
+//! claiming replica and an expiry) before any send, loaded with their
+//! notification and device, finished with an outcome by the lease holder.
 
 use std::collections::BTreeMap;
 
@@ -10,12 +11,32 @@ use uuid::Uuid;
 
 use super::{Store, devices::drop_token, naive, placeholders};
 
+/// Pending rows whose time has come.
 const DUE: DueQuery = DueQuery {
     table: "push",
     key: "id",
     due: "due_at",
     filter: "state = 'PENDING'",
 };
+
+/// Rows whose claim ran out: the replica that held it died or hangs.
+const LEASE_EXPIRED: DueQuery = DueQuery {
+    table: "push",
+    key: "id",
+    due: "lease_until",
+    filter: "state = 'SENDING'",
+};
+
+/// Claims a row may take before it is given up as `UNKNOWN`: a push whose
+/// every send crashed its replica is not retried for ever.
+pub const MAX_CLAIMS: i32 = 5;
+
+/// A claim: who holds it and until when.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub owner: String,
+    pub until: DateTime<Utc>,
+}
 
 /// A claimed push row with its notification and the session's device.
 #[derive(Debug, Clone)]
@@ -46,25 +67,45 @@ pub struct Finished {
 }
 
 impl Store {
-    /// Claims up to `limit` due pushes and marks them `SENDING` (committed).
+    /// Claims up to `limit` rows, expired leases first, then due pending
+    /// rows, under `lease` (committed before any send). Rows past
+    /// [`MAX_CLAIMS`] become `UNKNOWN` instead of being claimed again.
     pub async fn claim_pushes(
         &self,
         now: DateTime<Utc>,
         limit: u32,
+        lease: &Lease,
     ) -> Result<Vec<u64>, sqlx::Error> {
         moing_common::transaction!(
             "notification.claim_pushes",
             Result<Vec<u64>, sqlx::Error>,
             {
                 let mut tx = self.pool.begin().await?;
-                let ids: Vec<u64> = claim_due(&mut tx, DUE, now, limit).await?;
+                let mut ids: Vec<u64> = claim_due(&mut tx, LEASE_EXPIRED, now, limit).await?;
+                if !ids.is_empty() {
+                    let exhausted = give_up(&mut tx, &ids, now).await?;
+                    if !exhausted.is_empty() {
+                        tracing::warn!(
+                            rows = exhausted.len(),
+                            "pushes given up after repeated lost claims"
+                        );
+                        ids.retain(|id| !exhausted.contains(id));
+                    }
+                }
+                let room = limit.saturating_sub(ids.len() as u32);
+                if room > 0 {
+                    ids.extend(claim_due::<u64>(&mut tx, DUE, now, room).await?);
+                }
                 if !ids.is_empty() {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "UPDATE push SET state = 'SENDING', attempted_at = ?, attempts = attempts + 1 \
-                     WHERE id IN ({})",
-                    placeholders(ids.len())
-                )))
-                .bind(naive(now));
+                        "UPDATE push SET state = 'SENDING', lease_owner = ?, lease_until = ?, \
+                         attempted_at = ?, attempts = attempts + 1 \
+                         WHERE state IN ('PENDING', 'SENDING') AND id IN ({})",
+                        placeholders(ids.len())
+                    )))
+                    .bind(&lease.owner)
+                    .bind(naive(lease.until))
+                    .bind(naive(now));
                     for id in &ids {
                         q = q.bind(id);
                     }
@@ -112,22 +153,66 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes the outcomes (and deletes dead tokens) in one transaction.
-    pub async fn finish_pushes(&self, finished: &[Finished]) -> Result<(), sqlx::Error> {
+    /// Writes the outcomes (and deletes dead tokens) in one transaction; only
+    /// rows `owner` still holds (a lease that ran out belongs to whoever
+    /// claimed the row again). Sent rows are finished in one statement.
+    pub async fn finish_pushes(
+        &self,
+        owner: &str,
+        finished: &[Finished],
+    ) -> Result<(), sqlx::Error> {
         moing_common::transaction!("notification.record", Result<(), sqlx::Error>, {
-            let now = naive(moing_common::clock::now());
+            let now = moing_common::clock::now();
             let mut tx = self.pool.begin().await?;
-            for f in finished {
+            let sent: Vec<u64> = finished
+                .iter()
+                .filter(|f| f.state == "SENT" && f.error.is_none())
+                .map(|f| f.id)
+                .collect();
+            if !sent.is_empty() {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE push SET state = 'SENT', finished_at = ?, last_error = NULL, \
+                     lease_owner = NULL, lease_until = NULL \
+                     WHERE state = 'SENDING' AND lease_owner = ? AND id IN ({})",
+                    placeholders(sent.len())
+                )))
+                .bind(naive(now))
+                .bind(owner);
+                for id in &sent {
+                    q = q.bind(id);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            for f in finished.iter().filter(|f| !(f.state == "SENT" && f.error.is_none())) {
                 if let Some(token) = &f.dead_token {
                     drop_token(&mut tx, f.session, token).await?;
                 }
+                let error = f.error.as_ref().map(|e| e.chars().take(300).collect::<String>());
+                if f.state == "PENDING" {
+                    // Given up before the lease ran out: queued again.
+                    sqlx::query(
+                        "UPDATE push SET state = 'PENDING', due_at = ?, last_error = ?, \
+                         lease_owner = NULL, lease_until = NULL \
+                         WHERE id = ? AND state = 'SENDING' AND lease_owner = ?",
+                    )
+                    .bind(naive(now + chrono::Duration::seconds(RETRY_AFTER_SECS)))
+                    .bind(error)
+                    .bind(f.id)
+                    .bind(owner)
+                    .execute(&mut *tx)
+                    .await?;
+                    continue;
+                }
                 sqlx::query(
-                    "UPDATE push SET state = ?, finished_at = ?, last_error = ? WHERE id = ? AND state = 'SENDING'",
+                    "UPDATE push SET state = ?, finished_at = ?, last_error = ?, \
+                     lease_owner = NULL, lease_until = NULL \
+                     WHERE id = ? AND state = 'SENDING' AND lease_owner = ?",
                 )
                 .bind(f.state)
-                .bind(now)
-                .bind(f.error.as_ref().map(|e| e.chars().take(300).collect::<String>()))
+                .bind(naive(now))
+                .bind(error)
                 .bind(f.id)
+                .bind(owner)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -135,20 +220,39 @@ impl Store {
             Ok(())
         })
     }
+}
 
-    /// Rows left `SENDING` since before `cutoff` become `UNKNOWN` (never resent).
-    pub async fn expire_sending(
-        &self,
-        cutoff: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<u64, sqlx::Error> {
-        Ok(sqlx::query(
-            "UPDATE push SET state = 'UNKNOWN', finished_at = ? WHERE state = 'SENDING' AND attempted_at < ?",
-        )
-        .bind(naive(now))
-        .bind(naive(cutoff))
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
+/// A send given up before its lease ran out is retried this much later.
+const RETRY_AFTER_SECS: i64 = 5;
+
+/// Of the expired claims `ids`, those claimed [`MAX_CLAIMS`] times already
+/// become `UNKNOWN` (returned): a push whose every send was lost is not
+/// retried for ever.
+async fn give_up(
+    conn: &mut sqlx::MySqlConnection,
+    ids: &[u64],
+    now: DateTime<Utc>,
+) -> Result<Vec<u64>, sqlx::Error> {
+    let mut q = sqlx::query_scalar::<_, u64>(sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM push WHERE attempts >= ? AND id IN ({})",
+        placeholders(ids.len())
+    )))
+    .bind(MAX_CLAIMS);
+    for id in ids {
+        q = q.bind(id);
     }
+    let exhausted = q.fetch_all(&mut *conn).await?;
+    if !exhausted.is_empty() {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE push SET state = 'UNKNOWN', finished_at = ?, lease_owner = NULL, \
+             lease_until = NULL WHERE id IN ({})",
+            placeholders(exhausted.len())
+        )))
+        .bind(naive(now));
+        for id in &exhausted {
+            q = q.bind(id);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(exhausted)
 }

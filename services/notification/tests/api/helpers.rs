@@ -269,13 +269,35 @@ impl TestApp {
         Uuid::parse_str(&team).expect("team id")
     }
 
+    /// Delivers like a relay, then waits (bounded) for the pushes the
+    /// delivery queued: the sink answers at once and wakes the push loop.
     pub async fn deliver(&self, events: Vec<Event>) -> DeliverResponse {
-        self.sink
+        let out = self
+            .sink
             .clone()
             .deliver(self.internal_request(DeliverRequest { events }))
             .await
             .expect("deliver")
-            .into_inner()
+            .into_inner();
+        self.settle_pushes().await;
+        out
+    }
+
+    /// Waits (at most 10 s) until no push is being sent or due now.
+    pub async fn settle_pushes(&self) {
+        for _ in 0..200 {
+            let busy: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM push WHERE state = 'SENDING' OR (state = 'PENDING' AND due_at <= ?)",
+            )
+            .bind(moing_common::clock::now().naive_utc())
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("busy pushes");
+            if busy == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn inbox(&self, m: &Member) -> Vec<Notification> {

@@ -1,6 +1,6 @@
 use moing_common::convert::timestamp;
 use moing_proto::moing::{
-    events::v1::{MissionCreated, event::Payload},
+    events::v1::{DeliverRequest, MissionCreated, event::Payload},
     notification::v1::{
         GetDeliveryStatsRequest, GetUnreadNotificationCountRequest, ListNotificationsRequest,
         MarkAllNotificationsReadRequest, MarkNotificationReadRequest,
@@ -202,43 +202,106 @@ async fn a_failed_push_never_loses_the_inbox_row_and_dead_tokens_are_dropped() {
 }
 
 #[tokio::test]
-async fn a_push_whose_attempt_was_recorded_is_never_sent_again() {
+async fn a_push_whose_lease_ran_out_is_sent_again_with_the_same_collapse_id() {
     let app = spawn_app().await;
     let (a, b) = (app.member(), app.member());
     let team = app.team(&a, &[&b]).await;
     let tb = app.device(&b).await;
-    // Simulate a crash right after the HTTP call: the dispatcher had recorded
-    // the attempt (SENDING, committed) but never wrote the outcome.
     let e = event("mission", Some(team), Some(a.id), created(1));
-    // The first delivery sends normally; then we rewind its push to SENDING.
     app.deliver(vec![e.clone()]).await;
-    assert_eq!(app.fcm.messages_to(&tb).len(), 1);
-    sqlx::query("UPDATE push SET state = 'SENDING', finished_at = NULL")
-        .execute(&app.db.pool)
-        .await
-        .expect("rewind");
-    // The relay retries the event (the ack was lost): nothing is applied or pushed again.
+    let first = app.fcm.messages_to(&tb);
+    assert_eq!(first.len(), 1);
+    // A replica claimed it and died mid-send: SENDING under a lease that
+    // another replica still holds.
+    sqlx::query(
+        "UPDATE push SET state = 'SENDING', finished_at = NULL, lease_owner = 'gone/1', \
+         lease_until = ? ",
+    )
+    .bind((moing_common::clock::now() + chrono::Duration::seconds(30)).naive_utc())
+    .execute(&app.db.pool)
+    .await
+    .expect("claimed elsewhere");
+    // The relay retries the event (the ack was lost): nothing is applied again.
     let r = app.deliver(vec![e]).await;
     assert_eq!((r.applied, r.duplicates), (0, 1));
     let replica = app.replica();
     let done = replica.dispatcher.drain(10).await.expect("drain");
-    assert_eq!(done.total(), 0, "a SENDING row is never claimed again");
-    // After the stale window it is marked UNKNOWN, still not sent.
-    sqlx::query("UPDATE push SET attempted_at = attempted_at - INTERVAL 1 HOUR")
+    assert_eq!(done.total(), 0, "a live lease is not taken");
+    assert_eq!(app.fcm.messages_to(&tb).len(), 1);
+    // The lease runs out: any replica sends it again, as the same notification.
+    sqlx::query("UPDATE push SET lease_until = lease_until - INTERVAL 1 MINUTE")
         .execute(&app.db.pool)
         .await
-        .expect("age");
-    let expired = replica
-        .dispatcher
-        .expire_stale(std::time::Duration::from_secs(600))
-        .await
         .expect("expire");
-    assert_eq!(expired, 1);
-    assert_eq!(app.fcm.messages_to(&tb).len(), 1);
+    let done = replica.dispatcher.drain(10).await.expect("drain");
+    assert_eq!(done.sent, 1);
+    let both = app.fcm.messages_to(&tb);
+    assert_eq!(both.len(), 2);
+    for m in &both {
+        assert_eq!(m.data["notification_id"], first[0].data["notification_id"]);
+        assert_eq!(
+            m.message["android"]["notification"]["tag"], first[0].data["notification_id"],
+            "a re-send replaces the shown notification"
+        );
+        assert_eq!(
+            m.message["apns"]["headers"]["apns-collapse-id"],
+            first[0].data["notification_id"]
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM push WHERE state = 'SENT' AND attempts = 2 AND lease_owner IS NULL")
+            .await,
+        1
+    );
+    // A row whose claims keep running out is given up, not retried for ever.
+    sqlx::query(
+        "UPDATE push SET state = 'SENDING', attempts = 5, lease_owner = 'gone/2', \
+         lease_until = ? - INTERVAL 1 SECOND",
+    )
+    .bind(moing_common::clock::now().naive_utc())
+    .execute(&app.db.pool)
+    .await
+    .expect("exhausted");
+    assert_eq!(
+        replica.dispatcher.drain(10).await.expect("drain").total(),
+        0
+    );
     assert_eq!(
         app.count("SELECT COUNT(*) FROM push WHERE state = 'UNKNOWN'")
             .await,
         1
+    );
+    assert_eq!(app.fcm.messages_to(&tb).len(), 2);
+}
+
+#[tokio::test]
+async fn a_replica_claims_only_what_it_sends_at_once() {
+    let app = spawn_app().await;
+    let a = app.member();
+    let others: Vec<_> = (0..12).map(|_| app.member()).collect();
+    let refs: Vec<_> = others.iter().collect();
+    let team = app.team(&a, &refs).await;
+    for m in &others {
+        app.device(m).await;
+    }
+    // Slow sends: while the first round is in flight, count the claims.
+    app.fcm.set_latency(std::time::Duration::from_millis(400));
+    let e = event("mission", Some(team), Some(a.id), created(1));
+    let request = app.internal_request(DeliverRequest { events: vec![e] });
+    app.sink.clone().deliver(request).await.expect("deliver");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let sending = app
+        .count("SELECT COUNT(*) FROM push WHERE state = 'SENDING'")
+        .await;
+    assert!(
+        (1..=8).contains(&sending),
+        "at most fcm.concurrency (8) rows claimed at once, {sending} were"
+    );
+    app.settle_pushes().await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM push WHERE state = 'SENT'")
+            .await,
+        12
     );
 }
 
