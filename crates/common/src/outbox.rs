@@ -410,6 +410,8 @@ pub async fn mark_processed(
 pub struct EventSinkService<H> {
     pool: MySqlPool,
     handler: Arc<H>,
+    /// Events of one delivery applied at once (1: in order).
+    concurrency: usize,
 }
 
 impl<H> std::fmt::Debug for EventSinkService<H> {
@@ -425,7 +427,55 @@ impl<H: EventHandler> EventSinkService<H> {
 
     /// The sink itself, for a consumer that wraps it (e.g. to act after the commit).
     pub fn new(pool: MySqlPool, handler: Arc<H>) -> Self {
-        Self { pool, handler }
+        Self {
+            pool,
+            handler,
+            concurrency: 1,
+        }
+    }
+
+    /// Applies up to `n` events of a delivery at once, each in its own
+    /// transaction, for a consumer whose effects do not depend on the order of
+    /// events (notification's fan-out). The delivery answers once all are
+    /// applied; any failure fails it, and the relay's retry skips those
+    /// already applied.
+    pub fn with_concurrency(mut self, n: usize) -> Self {
+        self.concurrency = n.max(1);
+        self
+    }
+
+    /// Applies one event in its transaction: false when it was applied before.
+    async fn apply(
+        &self,
+        event: &Event,
+        id: Uuid,
+        delivery: &opentelemetry::trace::SpanContext,
+    ) -> Result<bool, HandleError> {
+        // A child of the request that caused the event, linked to this delivery.
+        let span = tracing::info_span!(
+            "event.consume",
+            otel.kind = "consumer",
+            messaging.system = "moing-outbox",
+            messaging.message.id = %id,
+            event.producer = %event.producer,
+            team_id = %event.team_id,
+            trace_id = tracing::field::Empty,
+        );
+        crate::observe::adopt(&span, crate::observe::extract(&event.trace_context));
+        span.add_link(delivery.clone());
+        async {
+            crate::transaction!("event_sink.apply", Result<bool, HandleError>, {
+                let mut tx = self.pool.begin().await?;
+                if !mark_processed(&mut tx, id).await? {
+                    return Ok(false);
+                }
+                self.handler.handle(&mut tx, event).await?;
+                tx.commit().await?;
+                Ok(true)
+            })
+        }
+        .instrument(span)
+        .await
     }
 }
 
@@ -456,40 +506,26 @@ impl<H: EventHandler> EventSink for EventSinkService<H> {
             .span()
             .span_context()
             .clone();
-        for (event, id) in events.iter().zip(ids) {
-            // A child of the request that caused the event, linked to this delivery.
-            let span = tracing::info_span!(
-                "event.consume",
-                otel.kind = "consumer",
-                messaging.system = "moing-outbox",
-                messaging.message.id = %id,
-                event.producer = %event.producer,
-                team_id = %event.team_id,
-                trace_id = tracing::field::Empty,
-            );
-            crate::observe::adopt(&span, crate::observe::extract(&event.trace_context));
-            span.add_link(delivery.clone());
-            let result = async {
-                crate::transaction!("event_sink.apply", Result<bool, HandleError>, {
-                    let mut tx = self.pool.begin().await?;
-                    if !mark_processed(&mut tx, id).await? {
-                        return Ok(false);
-                    }
-                    self.handler.handle(&mut tx, event).await?;
-                    tx.commit().await?;
-                    Ok(true)
-                })
-            }
-            .instrument(span)
+        let events: Vec<(&Event, Uuid)> = events.iter().zip(ids).collect();
+        // In order, `concurrency` at a time; a failure stops the delivery
+        // before the next events (in order when `concurrency` is 1).
+        for chunk in events.chunks(self.concurrency) {
+            let results = futures::future::join_all(
+                chunk
+                    .iter()
+                    .map(|(event, id)| async { (*id, self.apply(event, *id, &delivery).await) }),
+            )
             .await;
-            match result {
-                Ok(true) => applied += 1,
-                Ok(false) => duplicates += 1,
-                Err(HandleError::Database(e)) => {
-                    tracing::warn!(event_id = %id, error = %e, "event not applied");
-                    return Err(ApiError::unavailable("event consumer database").into());
+            for (id, result) in results {
+                match result {
+                    Ok(true) => applied += 1,
+                    Ok(false) => duplicates += 1,
+                    Err(HandleError::Database(e)) => {
+                        tracing::warn!(event_id = %id, error = %e, "event not applied");
+                        return Err(ApiError::unavailable("event consumer database").into());
+                    }
+                    Err(HandleError::Other(e)) => return Err(ApiError::internal(e).into()),
                 }
-                Err(HandleError::Other(e)) => return Err(ApiError::internal(e).into()),
             }
         }
         Ok(Response::new(DeliverResponse {

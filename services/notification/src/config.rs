@@ -17,6 +17,7 @@ pub struct Settings {
     pub base: BaseSettings,
     pub fcm: FcmSettings,
     pub jobs: JobSettings,
+    pub fanout: FanoutSettings,
 }
 
 impl Settings {
@@ -43,6 +44,7 @@ impl Default for Settings {
             base: BaseSettings::development("notification", DEFAULT_PORT),
             fcm: FcmSettings::default(),
             jobs: JobSettings::default(),
+            fanout: FanoutSettings::default(),
         }
     }
 }
@@ -100,6 +102,27 @@ impl Default for FcmSettings {
             initial_backoff_ms: 500,
             max_backoff_ms: 30_000,
             request_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// Turning events into inbox and push rows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FanoutSettings {
+    /// Events of one delivery applied at once, each in its own transaction.
+    pub concurrency: usize,
+    /// How long a team's roster (and who in it blocked whom) is reused
+    /// without asking moim; moim's membership and block events drop it at
+    /// once on the replica that gets them. Zero: ask for every event.
+    pub roster_cache_secs: u64,
+}
+
+impl Default for FanoutSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            roster_cache_secs: 10,
         }
     }
 }

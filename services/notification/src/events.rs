@@ -51,6 +51,20 @@ fn sticker(kind: i32) -> Sticker {
     }
 }
 
+/// When the event happened (never later than now): inbox rows are dated by
+/// it, so they keep the order of what happened although the events of a
+/// delivery are applied at once, and a backlog drained late shows its real
+/// times.
+fn happened_at(event: &Event) -> DateTime<Utc> {
+    let now = moing_common::clock::now();
+    event
+        .occurred_at
+        .as_ref()
+        .and_then(moing_common::convert::from_timestamp)
+        .filter(|at| *at <= now)
+        .unwrap_or(now)
+}
+
 /// The team event being handled.
 struct Context {
     team: Uuid,
@@ -194,6 +208,26 @@ fn personal(payload: &Payload, c: &Context) -> Vec<Planned> {
 }
 
 impl Consumer {
+    /// Drops what the roster cache knew when the event changes it.
+    fn forget_changed(&self, payload: &Payload, team: Option<Uuid>) {
+        match payload {
+            Payload::MemberJoined(_)
+            | Payload::MemberLeft(_)
+            | Payload::MemberRemoved(_)
+            | Payload::LeaderChanged(_)
+            | Payload::TeamFinished(_)
+            | Payload::TeamDisbanded(_) => {
+                if let Some(team) = team {
+                    self.peers.forget_team(team);
+                }
+            }
+            Payload::MemberBlocked(_)
+            | Payload::MemberUnblocked(_)
+            | Payload::MemberWithdrawn(_) => self.peers.forget_blocks(),
+            _ => {}
+        }
+    }
+
     /// The new leader hears they lead; the other members hear who does.
     async fn leader_changed(
         &self,
@@ -205,7 +239,7 @@ impl Consumer {
             Some(l) => self.peers.nickname(l).await,
             None => None,
         };
-        let others = self.peers.team(c.team).await.map_err(peer)?.map(|info| {
+        let others = self.peers.roster(c.team).await.map_err(peer)?.map(|info| {
             info.members
                 .into_iter()
                 .filter(|m| Some(*m) != new_leader)
@@ -254,7 +288,7 @@ impl Consumer {
         planned: Vec<Planned>,
     ) -> Result<(), HandleError> {
         let source = format!("event:{}", event.id);
-        let now = moing_common::clock::now();
+        let now = happened_at(event);
         for (draft, audience) in planned {
             let only = match &audience {
                 Audience::Team => None,
@@ -283,7 +317,8 @@ impl EventHandler for Consumer {
         };
         let actor = uuid(&event.actor_member_id);
         let team = uuid(&event.team_id);
-        let now = moing_common::clock::now();
+        let now = happened_at(event);
+        self.forget_changed(payload, team);
         // Member-level events first: they need no team.
         if keep_state(conn, payload, actor, team, now).await? {
             return Ok(());

@@ -64,6 +64,53 @@ pub struct Peers {
     pub board: Option<BoardInternalServiceClient<InternalChannel>>,
     auth: Option<AuthInternalServiceClient<InternalChannel>>,
     nicknames: Mutex<HashMap<Uuid, (String, Instant)>>,
+    rosters: Rosters,
+}
+
+/// Each team's roster and who in it blocked whom, as moim last said, kept
+/// for `ttl` and dropped as soon as an event says they changed (a member
+/// joined, left or was removed, the leader changed, the team ended, a block
+/// was added or lifted): a fan-out then costs no call to moim. Another
+/// replica may get the event instead; `ttl` bounds how long this one reuses
+/// what it knew.
+#[derive(Default)]
+struct Rosters {
+    ttl: Duration,
+    teams: Mutex<HashMap<Uuid, (TeamInfo, Instant)>>,
+    /// (team, actor) → the team's members who blocked the actor.
+    blockers: Mutex<HashMap<(Uuid, Uuid), (HashSet<Uuid>, Instant)>>,
+}
+
+/// Entries kept at most; the cache is emptied beyond (a bound, not an LRU).
+const CACHE_LIMIT: usize = 10_000;
+
+impl Rosters {
+    fn get<K: std::hash::Hash + Eq, V: Clone>(
+        &self,
+        map: &Mutex<HashMap<K, (V, Instant)>>,
+        key: &K,
+    ) -> Option<V> {
+        let map = map.lock().ok()?;
+        let (value, at) = map.get(key)?;
+        (at.elapsed() < self.ttl).then(|| value.clone())
+    }
+
+    fn put<K: std::hash::Hash + Eq, V>(
+        &self,
+        map: &Mutex<HashMap<K, (V, Instant)>>,
+        key: K,
+        value: V,
+    ) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut map) = map.lock() {
+            if map.len() >= CACHE_LIMIT {
+                map.clear();
+            }
+            map.insert(key, (value, Instant::now()));
+        }
+    }
 }
 
 impl std::fmt::Debug for Peers {
@@ -82,7 +129,8 @@ fn ids(list: &[String]) -> Vec<Uuid> {
 
 impl Peers {
     /// moim is required; mission, board and auth are used when configured.
-    pub fn from_settings(base: &BaseSettings) -> anyhow::Result<Self> {
+    /// `roster_ttl`: how long a team's roster is reused (zero: never).
+    pub fn from_settings(base: &BaseSettings, roster_ttl: Duration) -> anyhow::Result<Self> {
         let optional = |name: &str| -> anyhow::Result<Option<InternalChannel>> {
             if base.services.contains_key(name) {
                 Ok(Some(base.internal_channel(name)?))
@@ -96,7 +144,41 @@ impl Peers {
             board: optional("board")?.map(BoardInternalServiceClient::new),
             auth: optional("auth")?.map(AuthInternalServiceClient::new),
             nicknames: Mutex::new(HashMap::new()),
+            rosters: Rosters {
+                ttl: roster_ttl,
+                ..Rosters::default()
+            },
         })
+    }
+
+    /// The team's roster, from the cache while it is fresh.
+    pub async fn roster(&self, team: Uuid) -> Result<Option<TeamInfo>, PeerError> {
+        if let Some(info) = self.rosters.get(&self.rosters.teams, &team) {
+            return Ok(Some(info));
+        }
+        let info = self.team(team).await?;
+        if let Some(info) = &info {
+            self.rosters.put(&self.rosters.teams, team, info.clone());
+        }
+        Ok(info)
+    }
+
+    /// The team's membership changed: its roster and blocks are asked again.
+    pub fn forget_team(&self, team: Uuid) {
+        if let Ok(mut teams) = self.rosters.teams.lock() {
+            teams.remove(&team);
+        }
+        if let Ok(mut blockers) = self.rosters.blockers.lock() {
+            blockers.retain(|(t, _), _| *t != team);
+        }
+    }
+
+    /// A block was added or lifted (or a member withdrew): every cached
+    /// answer about blocks is asked again.
+    pub fn forget_blocks(&self) {
+        if let Ok(mut blockers) = self.rosters.blockers.lock() {
+            blockers.clear();
+        }
     }
 
     /// The team with its active members; None when moim does not know it.
@@ -160,7 +242,7 @@ impl Peers {
         actor: Option<Uuid>,
         only: Option<&[Uuid]>,
     ) -> Result<Option<(TeamInfo, Vec<Uuid>)>, PeerError> {
-        let Some(info) = self.team(team).await? else {
+        let Some(info) = self.roster(team).await? else {
             return Ok(None);
         };
         let mut candidates: Vec<Uuid> = match only {
@@ -172,8 +254,37 @@ impl Peers {
             None => info.members.clone(),
         };
         candidates.retain(|m| Some(*m) != actor);
-        let candidates = self.without_blockers(actor, candidates).await?;
+        if let Some(actor) = actor {
+            let blockers = self.team_blockers(&info, actor).await?;
+            candidates.retain(|m| !blockers.contains(m));
+        }
         Ok(Some((info, candidates)))
+    }
+
+    /// The team's members who blocked `actor`, from the cache while fresh.
+    async fn team_blockers(
+        &self,
+        info: &TeamInfo,
+        actor: Uuid,
+    ) -> Result<HashSet<Uuid>, PeerError> {
+        let key = (info.team_id, actor);
+        if let Some(blockers) = self.rosters.get(&self.rosters.blockers, &key) {
+            return Ok(blockers);
+        }
+        let others: Vec<Uuid> = info
+            .members
+            .iter()
+            .copied()
+            .filter(|m| *m != actor)
+            .collect();
+        let blockers = if others.is_empty() {
+            HashSet::new()
+        } else {
+            self.blockers_of(actor, &others).await?
+        };
+        self.rosters
+            .put(&self.rosters.blockers, key, blockers.clone());
+        Ok(blockers)
     }
 
     /// Drops the candidates who blocked `actor`.

@@ -26,9 +26,16 @@ impl std::fmt::Debug for NotificationSink {
 }
 
 impl NotificationSink {
-    pub fn new(pool: sqlx::MySqlPool, consumer: Arc<Consumer>, dispatcher: Dispatcher) -> Self {
+    /// `concurrency`: events of one delivery applied at once (their order
+    /// does not matter to a fan-out).
+    pub fn new(
+        pool: sqlx::MySqlPool,
+        consumer: Arc<Consumer>,
+        dispatcher: Dispatcher,
+        concurrency: usize,
+    ) -> Self {
         Self {
-            inner: EventSinkService::new(pool, consumer),
+            inner: EventSinkService::new(pool, consumer).with_concurrency(concurrency),
             dispatcher,
         }
     }

@@ -55,7 +55,10 @@ impl Parts {
         let fcm = Arc::new(FcmClient::new(&settings.fcm)?);
         Ok(Self {
             dispatcher: Dispatcher::new(pool.clone(), fcm),
-            peers: Arc::new(Peers::from_settings(&settings.base)?),
+            peers: Arc::new(Peers::from_settings(
+                &settings.base,
+                Duration::from_secs(settings.fanout.roster_cache_secs),
+            )?),
             pool,
         })
     }
@@ -121,7 +124,12 @@ pub async fn run_with(
     let consumer = Arc::new(Consumer {
         peers: parts.peers.clone(),
     });
-    let sink = NotificationSink::new(pool.clone(), consumer, parts.dispatcher.clone());
+    let sink = NotificationSink::new(
+        pool.clone(),
+        consumer,
+        parts.dispatcher.clone(),
+        settings.fanout.concurrency,
+    );
     let store = Store::new(pool.clone());
     let server = ServerBuilder::new()
         .add_service(EventSinkServer::new(sink))

@@ -286,6 +286,56 @@ async fn team_changes_notify_the_team() {
 }
 
 #[tokio::test]
+async fn a_cached_roster_is_dropped_when_moims_events_say_it_changed() {
+    let app = spawn_with(Options {
+        moim_events: true,
+        roster_cache: true,
+        ..Options::default()
+    })
+    .await;
+    let (a, b, c) = (app.member(), app.member(), app.member());
+    let (team, code) = moing_testkit::create_team(&app.teams, &a.token, "새벽독서").await;
+    let team = uuid::Uuid::parse_str(&team).expect("team id");
+    moing_testkit::join_team(&app.teams, &b.token, &code).await;
+    let joins = |n: usize| {
+        let app = &app;
+        let a = &a;
+        async move {
+            for _ in 0..100 {
+                if app.inbox(a).await.len() >= n {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            panic!("moim's MemberJoined did not reach notification");
+        }
+    };
+    joins(1).await;
+    // The roster is now cached (a, b): a's proof reaches b.
+    app.deliver(vec![event(
+        "mission",
+        Some(team),
+        Some(a.id),
+        proof("새벽독서"),
+    )])
+    .await;
+    assert_eq!(app.inbox(&b).await.len(), 1);
+    // c joins; moim's event drops the cached roster, so the next event
+    // reaches c although the cache would have lasted a minute.
+    moing_testkit::join_team(&app.teams, &c.token, &code).await;
+    joins(2).await;
+    app.deliver(vec![event(
+        "mission",
+        Some(team),
+        Some(a.id),
+        proof("새벽독서"),
+    )])
+    .await;
+    assert_eq!(app.inbox(&c).await.len(), 1, "the newcomer hears of it");
+    assert_eq!(app.inbox(&b).await.len(), 3, "two proofs and c's join");
+}
+
+#[tokio::test]
 async fn moims_outbox_relay_feeds_notification_end_to_end() {
     let app = spawn_with(Options {
         moim_events: true,

@@ -65,6 +65,9 @@ pub struct Options {
     pub mission_events: bool,
     /// Leave FCM unconfigured.
     pub no_fcm: bool,
+    /// Reuse team rosters for a minute (tests otherwise ask moim every event,
+    /// since most change memberships without relaying moim's events).
+    pub roster_cache: bool,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -146,6 +149,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         settings.fcm.credentials_json = fcm.service_account_json();
     }
     settings.fcm.concurrency = 8;
+    settings.fanout.roster_cache_secs = if opts.roster_cache { 60 } else { 0 };
     settings.fcm.initial_backoff_ms = 50;
     settings.fcm.max_backoff_ms = 3000;
     settings.fcm.max_attempts = 3;
