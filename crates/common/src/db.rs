@@ -34,9 +34,30 @@ pub async fn migrate(pool: &MySqlPool, service: &Migrator) -> anyhow::Result<()>
         .collect();
     migrations.sort_by_key(|m| m.version);
     let combined = Migrator::with_migrations(migrations);
-    combined.run(pool).await?;
+    // Replicas starting together migrate one after the other: a named lock
+    // held on the connection that migrates (MariaDB does not wait on the
+    // lock sqlx takes, so two replicas could both apply a migration).
+    let mut conn = pool.acquire().await?;
+    let got: Option<i64> =
+        sqlx::query_scalar("SELECT GET_LOCK(CONCAT('moing-migrate:', DATABASE()), ?)")
+            .bind(MIGRATION_LOCK_WAIT_SECS)
+            .fetch_one(&mut *conn)
+            .await?;
+    anyhow::ensure!(
+        got == Some(1),
+        "another replica held the migration lock for {MIGRATION_LOCK_WAIT_SECS} s"
+    );
+    // `run_direct`: `run(&mut *conn)` cannot be awaited in a Send future.
+    let result = combined.run_direct(None, &mut *conn, false).await;
+    let _ = sqlx::query("SELECT RELEASE_LOCK(CONCAT('moing-migrate:', DATABASE()))")
+        .execute(&mut *conn)
+        .await;
+    result?;
     Ok(())
 }
+
+/// How long a replica waits for another one's migrations.
+const MIGRATION_LOCK_WAIT_SECS: i64 = 120;
 
 /// A cheap liveness probe for health reporting.
 pub async fn ping(pool: &MySqlPool) -> bool {

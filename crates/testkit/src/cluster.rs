@@ -48,8 +48,15 @@ impl Cluster {
             .listeners
             .remove(name)
             .ok_or_else(|| anyhow::anyhow!("no listener reserved for {name}"))?;
-        self.tasks
-            .push(tokio::spawn(run(listener, self.shutdown.clone())));
+        let service = run(listener, self.shutdown.clone());
+        let name = name.to_owned();
+        self.tasks.push(tokio::spawn(async move {
+            let result = service.await;
+            if let Err(e) = &result {
+                tracing::error!(service = %name, error = %format!("{e:#}"), "test service stopped");
+            }
+            result
+        }));
         Ok(())
     }
 
