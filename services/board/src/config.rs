@@ -23,6 +23,28 @@ pub struct Settings {
     pub base: BaseSettings,
     /// `[board]` section.
     pub board: BoardSettings,
+    /// `[redis]`: where replicas tell each other that a team's board changed.
+    pub redis: LiveRedisSettings,
+}
+
+/// Redis pub/sub between board replicas (`MOING_REDIS__URL`): a change applied
+/// on one replica reaches the goal-board watchers of every replica. Empty
+/// `url`: watchers see only the changes this replica applies.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LiveRedisSettings {
+    pub url: String,
+    /// The pub/sub channel (tests use a private one).
+    pub channel: String,
+}
+
+impl Default for LiveRedisSettings {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            channel: "moing:board:changed".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +66,12 @@ pub struct BoardSettings {
     pub vote_job_interval_secs: u64,
     /// Seconds a membership answer from moim is reused.
     pub membership_cache_secs: u64,
+    /// WatchGoalBoard: the least time between two boards on one stream.
+    pub watch_coalesce_ms: u64,
+    /// WatchGoalBoard: a heartbeat after this long without a message.
+    pub watch_heartbeat_secs: u64,
+    /// WatchGoalBoard: the stream ends (OK) after this long; the app reconnects.
+    pub watch_max_lifetime_secs: u64,
 }
 
 impl Default for BoardSettings {
@@ -54,6 +82,9 @@ impl Default for BoardSettings {
             ballot_previous_secrets: Vec::new(),
             vote_job_interval_secs: 30,
             membership_cache_secs: 5,
+            watch_coalesce_ms: 250,
+            watch_heartbeat_secs: 15,
+            watch_max_lifetime_secs: 1800,
         }
     }
 }
@@ -63,6 +94,7 @@ impl Default for Settings {
         Self {
             base: BaseSettings::development("board", DEFAULT_PORT),
             board: BoardSettings::default(),
+            redis: LiveRedisSettings::default(),
         }
     }
 }

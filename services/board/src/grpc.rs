@@ -1,8 +1,8 @@
 //! `moing.board.v1.BoardService` and `BoardInternalService`: the service struct
 //! and, in proto order, where each RPC is handled (`grpc/<resource>.rs`). Every
 //! BoardService RPC checks the caller's membership first (NOT_FOUND for
-//! non-members). WatchGoalBoard and ExportTeamActivity are not built yet: they
-//! answer UNIMPLEMENTED (the generated default).
+//! non-members). ExportTeamActivity is not built yet: it answers
+//! UNIMPLEMENTED (the generated default).
 
 mod comments;
 mod goal;
@@ -25,9 +25,9 @@ use moing_proto::moing::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::{access::Members, ballot::BallotKeys, config::BoardSettings, store::Store};
+use crate::{access::Members, ballot::BallotKeys, config::BoardSettings, live::Live, store::Store};
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Board {
     pub store: Store,
     pub members: Arc<Members>,
@@ -36,6 +36,8 @@ pub struct Board {
     pub settings: BoardSettings,
     /// The ballot keys from `settings` (current and previous).
     pub ballots: BallotKeys,
+    /// Which teams' boards changed, for WatchGoalBoard.
+    pub live: Arc<Live>,
 }
 
 type Reply<T> = Result<Response<T>, Status>;
@@ -47,6 +49,13 @@ impl BoardService for Board {
         r: Request<pb::GetGoalBoardRequest>,
     ) -> Reply<pb::GetGoalBoardResponse> {
         goal::get_goal_board(self, r).await
+    }
+
+    async fn watch_goal_board(
+        &self,
+        r: Request<pb::WatchGoalBoardRequest>,
+    ) -> Reply<goal::WatchStream> {
+        goal::watch_goal_board(self, r).await
     }
 
     async fn create_post(

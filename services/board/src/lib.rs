@@ -16,6 +16,8 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
+pub mod live;
+pub mod sink;
 pub mod startup;
 pub mod store;
 

@@ -13,6 +13,7 @@ use moing_proto::moing::{
         board_internal_service_server::BoardInternalServiceServer,
         board_service_server::BoardServiceServer,
     },
+    events::v1::event_sink_server::EventSinkServer,
     mission::v1::mission_internal_service_client::MissionInternalServiceClient,
     moim::v1::team_internal_service_client::TeamInternalServiceClient,
 };
@@ -21,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     MIGRATOR, access::Members, ballot::BallotKeys, config::Settings, domain::CLOSE_DUE_BATCH,
-    grpc::Board, store::Store,
+    grpc::Board, live::Live, sink::BoardSink, store::Store,
 };
 
 /// Serves with access tokens verified against auth's JWKS.
@@ -46,6 +47,10 @@ pub async fn run_with(
     let outbox = base.outbox("board");
     let relays = base.spawn_relays(&pool, &outbox, &shutdown)?;
     let store = Store::new(pool.clone(), outbox);
+    // Goal-board changes: from the events this replica applies and, through
+    // Redis, from the other replicas.
+    let live = Live::new(&settings.redis)?;
+    let listener_task = live.listen(shutdown.clone());
     let board = Arc::new(Board {
         store: store.clone(),
         members: Arc::new(Members::new(
@@ -56,6 +61,7 @@ pub async fn run_with(
         mission: MissionInternalServiceClient::new(base.internal_channel("mission")?),
         settings: settings.board.clone(),
         ballots: BallotKeys::from_settings(&settings.board),
+        live: live.clone(),
     });
     tracing::info!(key_ids = ?board.ballots.key_ids(), "ballot keys (current first)");
     // Vote deadlines, SKIP LOCKED across replicas.
@@ -70,10 +76,12 @@ pub async fn run_with(
             }
         });
     let server = ServerBuilder::new()
+        .add_service(EventSinkServer::new(BoardSink { live }))
         .add_service(BoardInternalServiceServer::from_arc(board.clone()))
         .add_service(BoardServiceServer::from_arc(board));
     service::serve(server, listener, base, pool, auth, shutdown).await?;
     let _ = deadlines.await;
+    let _ = listener_task.await;
     for relay in relays {
         let _ = relay.await;
     }

@@ -7,6 +7,12 @@
 
 use std::{collections::HashMap, future::Future, time::Duration};
 
+use tokio::{
+    sync::{mpsc, watch},
+    time::Instant,
+};
+use tokio_stream::wrappers::ReceiverStream;
+
 use chrono::{DateTime, Duration as Days, NaiveDate, Utc};
 use moing_common::{
     convert::{date, from_date, timestamp},
@@ -21,7 +27,7 @@ use moing_proto::moing::{
     moim::v1::{GetTeamSummaryRequest, TeamSummary},
 };
 use sha2::{Digest, Sha256};
-use tonic::{Request, Response};
+use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
 use super::{Board, Reply, wire};
@@ -29,6 +35,110 @@ use crate::{
     domain::{self, Counts, DAILY_DAYS, TeamRef, WEEKLY_WEEKS, ranking, team_rate},
     error::BoardError,
 };
+
+/// The stream of one watcher: boards (and heartbeats) or the error that ends it.
+pub type WatchStream = std::pin::Pin<
+    Box<dyn futures::Stream<Item = Result<pb::WatchGoalBoardResponse, Status>> + Send + 'static>,
+>;
+
+/// The current board at once, then each changed board (see the proto).
+pub async fn watch_goal_board(
+    b: &Board,
+    req: Request<pb::WatchGoalBoardRequest>,
+) -> Reply<WatchStream> {
+    let me = principal(&req)?.member_id;
+    let TeamRef { team } = TeamRef::try_from(req.into_inner())?;
+    // Subscribed before the first build: a change during it is not missed.
+    let changes = b.live.watch(team);
+    let first = b.goal_board(me, team).await?;
+    // One message in hand: a slow reader holds up only its own stream, and
+    // then gets the latest board, not a backlog.
+    let (tx, rx) = mpsc::channel(1);
+    let watcher = Watcher {
+        board: b.clone(),
+        me,
+        team,
+        etag: first.etag.clone(),
+        tx,
+    };
+    watcher
+        .tx
+        .try_send(Ok(update(
+            pb::watch_goal_board_response::Update::GoalBoard(first),
+        )))
+        .map_err(|_| Status::unavailable("stream closed"))?;
+    tokio::spawn(watcher.run(changes));
+    Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+}
+
+fn update(u: pb::watch_goal_board_response::Update) -> pb::WatchGoalBoardResponse {
+    pb::WatchGoalBoardResponse { update: Some(u) }
+}
+
+/// One WatchGoalBoard stream.
+struct Watcher {
+    board: Board,
+    me: Uuid,
+    team: Uuid,
+    /// The etag of the last board sent.
+    etag: String,
+    tx: mpsc::Sender<Result<pb::WatchGoalBoardResponse, Status>>,
+}
+
+impl Watcher {
+    async fn run(mut self, mut changes: watch::Receiver<u64>) {
+        let settings = &self.board.settings;
+        let coalesce = Duration::from_millis(settings.watch_coalesce_ms);
+        let heartbeat = Duration::from_secs(settings.watch_heartbeat_secs.max(1));
+        let end = Instant::now() + Duration::from_secs(settings.watch_max_lifetime_secs.max(1));
+        let mut last = Instant::now();
+        loop {
+            tokio::select! {
+                changed = changes.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    // Coalesce: changes arriving until then are this one.
+                    tokio::time::sleep_until(last + coalesce).await;
+                    changes.borrow_and_update();
+                    // Wait for room first, then build: the reader gets the latest board.
+                    let Ok(permit) = self.tx.reserve().await else { return };
+                    match self.board.goal_board(self.me, self.team).await {
+                        Ok(board) if board.etag == self.etag => {}
+                        Ok(board) => {
+                            self.etag = board.etag.clone();
+                            permit.send(Ok(update(
+                                pb::watch_goal_board_response::Update::GoalBoard(board),
+                            )));
+                            last = Instant::now();
+                        }
+                        Err(BoardError::TeamNotFound) => {
+                            permit.send(Err(BoardError::TeamNotFound.into()));
+                            return;
+                        }
+                        Err(e) => {
+                            // The next change (or heartbeat) tries again.
+                            tracing::info!(team_id = %self.team, error = %e, "goal board rebuild skipped");
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(last + heartbeat) => {
+                    let beat = pb::GoalBoardHeartbeat {
+                        sent_at: Some(timestamp(moing_common::clock::now())),
+                        etag: self.etag.clone(),
+                    };
+                    // A reader too slow to take a heartbeat has one pending already.
+                    let _ = self.tx.try_send(Ok(update(
+                        pb::watch_goal_board_response::Update::Heartbeat(beat),
+                    )));
+                    last = Instant::now();
+                }
+                _ = tokio::time::sleep_until(end) => return,
+                _ = self.tx.closed() => return,
+            }
+        }
+    }
+}
 
 pub async fn get_goal_board(
     b: &Board,

@@ -6,7 +6,7 @@ use moing_proto::moing::{
     mission::v1::mission_service_client::MissionServiceClient,
     moim::v1::team_service_client::TeamServiceClient,
 };
-use moing_testkit::{Cluster, S3Server, TestDb, Tokens};
+use moing_testkit::{Cluster, S3Server, TestDb, TestRedis, Tokens};
 use tonic::{Request, transport::Channel};
 use uuid::Uuid;
 
@@ -27,8 +27,24 @@ pub struct TestApp {
     pub mission_db: TestDb,
     #[allow(dead_code)]
     pub moim_db: TestDb,
+    /// A second board replica on the same database and Redis channel (only
+    /// with [`Options::second_replica`]).
+    #[allow(dead_code)]
+    pub board2: Option<BoardServiceClient<Channel>>,
     _s3: S3Server,
+    _redis: TestRedis,
     _cluster: Cluster,
+}
+
+/// How [`spawn_with`] builds the app.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// Another endpoint for the mission service (e.g. one that never answers).
+    pub mission_endpoint: Option<String>,
+    /// Also run a second board replica.
+    pub second_replica: bool,
+    /// Shorter WatchGoalBoard heartbeats (seconds).
+    pub heartbeat_secs: Option<u64>,
 }
 
 pub struct Member {
@@ -53,18 +69,34 @@ pub async fn spawn_app() -> TestApp {
 }
 
 /// `mission`: another endpoint for the mission service (e.g. one that never answers).
+#[allow(dead_code)]
 pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
+    spawn_with(Options {
+        mission_endpoint,
+        ..Options::default()
+    })
+    .await
+}
+
+/// moim, mission and board in process; moim, mission and board relay their
+/// events to board (as the chart wires them), and board replicas share a
+/// private Redis channel.
+pub async fn spawn_with(opts: Options) -> TestApp {
+    let mission_endpoint = opts.mission_endpoint;
     moing_testkit::init_logs();
     let db = TestDb::empty().await.expect("db");
     let mission_db = TestDb::empty().await.expect("db");
     let moim_db = TestDb::empty().await.expect("db");
     let tokens = Tokens::new();
-    let mut cluster = Cluster::bind(&["moim", "mission", "board"])
+    let mut cluster = Cluster::bind(&["moim", "mission", "board", "board2"])
         .await
         .expect("bind");
+    let board_endpoint = cluster.endpoint("board");
+    let to_board = || BTreeMap::from([("board".to_owned(), board_endpoint.clone())]);
     let mut moim = moing_moim::config::Settings::default();
     moim.base.database.url = moim_db.url.clone();
     moim.base.auth.service_token = tokens.service_token.clone();
+    moim.base.subscribers = to_board();
     let layer = tokens.auth_layer(AccessPolicy::default());
     cluster
         .spawn("moim", |l, stop| {
@@ -81,6 +113,7 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
     mission.s3.bucket = s3.bucket.clone();
     mission.base.auth.service_token = tokens.service_token.clone();
     mission.base.services = BTreeMap::from([("moim".into(), cluster.endpoint("moim"))]);
+    mission.base.subscribers = to_board();
     let layer = tokens.auth_layer(AccessPolicy::default());
     cluster
         .spawn("mission", |l, stop| {
@@ -91,6 +124,13 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
     board.base.database.url = db.url.clone();
     board.base.auth.service_token = tokens.service_token.clone();
     board.board.goal_board_deadline_ms = 1_000;
+    board.base.subscribers = to_board();
+    let redis = TestRedis::new();
+    board.redis.url = redis.url.clone();
+    board.redis.channel = format!("{}board:changed", redis.prefix);
+    if let Some(secs) = opts.heartbeat_secs {
+        board.board.watch_heartbeat_secs = secs;
+    }
     // A secret of this test only: nothing about ballots may follow from the
     // development default.
     board.board.ballot_secret = format!("test-ballot-secret-{}", Uuid::new_v4().simple());
@@ -105,12 +145,31 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
     ]);
     let board_settings = board.clone();
     let layer = tokens.auth_layer(AccessPolicy::default());
+    if opts.second_replica {
+        let mut second = board.clone();
+        // The events go to the first replica: the second learns of changes
+        // through Redis only.
+        second.base.subscribers = BTreeMap::new();
+        let layer = tokens.auth_layer(AccessPolicy::default());
+        cluster
+            .spawn("board2", |l, stop| {
+                moing_board::startup::run_with(second, l, stop, layer)
+            })
+            .expect("board2");
+    }
     cluster
         .spawn("board", |l, stop| {
             moing_board::startup::run_with(board, l, stop, layer)
         })
         .expect("board");
     let board_channel = channel(cluster.endpoint("board")).await;
+    let board2 = if opts.second_replica {
+        Some(BoardServiceClient::new(
+            channel(cluster.endpoint("board2")).await,
+        ))
+    } else {
+        None
+    };
     TestApp {
         board: BoardServiceClient::new(board_channel.clone()),
         channel: board_channel,
@@ -121,7 +180,9 @@ pub async fn spawn_app_with(mission_endpoint: Option<String>) -> TestApp {
         db,
         mission_db,
         moim_db,
+        board2,
         _s3: s3,
+        _redis: redis,
         _cluster: cluster,
     }
 }

@@ -7,6 +7,7 @@ mod concurrency;
 mod edges;
 mod fuzz;
 mod helpers;
+mod live;
 mod moderation;
 mod production;
 mod votes;

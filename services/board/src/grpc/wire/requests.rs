@@ -55,6 +55,13 @@ impl TryFrom<pb::GetGoalBoardRequest> for TeamRef {
     }
 }
 
+impl TryFrom<pb::WatchGoalBoardRequest> for TeamRef {
+    type Error = BoardError;
+    fn try_from(r: pb::WatchGoalBoardRequest) -> Result<Self, BoardError> {
+        team_ref(&r.team_id)
+    }
+}
+
 impl TryFrom<pb::GetUnreadPostCountRequest> for TeamRef {
     type Error = BoardError;
     fn try_from(r: pb::GetUnreadPostCountRequest) -> Result<Self, BoardError> {
