@@ -31,6 +31,7 @@ use envoy_types::pb::{
                 route_action::ClusterSpecifier, route_match::PathSpecifier,
             },
         },
+        r#type::matcher::v3::RegexMatcher,
         extensions::{
             filters::{
                 http::{cors::v3::Cors, grpc_web::v3::GrpcWeb, router::v3::Router},
@@ -48,7 +49,7 @@ use envoy_types::pb::{
             },
         },
     },
-    google::protobuf::{Any, BoolValue, UInt32Value},
+    google::protobuf::{Any, BoolValue, Duration, UInt32Value},
 };
 use prost::{Message, Name};
 
@@ -120,6 +121,49 @@ fn route_to(name: &str, cluster: &str, domains: Vec<String>) -> RouteConfigurati
         }],
         ..Default::default()
     }
+}
+
+/// How long a server stream through the edge may go without a message: above
+/// the 15-second heartbeat of WatchGoalBoard.
+pub const STREAM_IDLE_SECS: i64 = 60;
+
+/// The edge's routes: everything to the gateway; the server streams (the live
+/// goal board over gRPC-web and as REST NDJSON) without the 15-second route
+/// timeout, bounded instead by an idle timeout the heartbeats keep from firing.
+fn edge_route(cluster: &str) -> RouteConfiguration {
+    let mut config = route_to("edge-route", cluster, vec!["*".into()]);
+    let streaming = |path: PathSpecifier| Route {
+        r#match: Some(RouteMatch {
+            path_specifier: Some(path),
+            ..Default::default()
+        }),
+        action: Some(route::Action::Route(RouteAction {
+            cluster_specifier: Some(ClusterSpecifier::Cluster(cluster.into())),
+            timeout: Some(Duration {
+                seconds: 0,
+                nanos: 0,
+            }),
+            idle_timeout: Some(Duration {
+                seconds: STREAM_IDLE_SECS,
+                nanos: 0,
+            }),
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    let streams = [
+        streaming(PathSpecifier::Path(
+            "/moing.board.v1.BoardService/WatchGoalBoard".into(),
+        )),
+        streaming(PathSpecifier::SafeRegex(RegexMatcher {
+            regex: "^/v1/teams/[^/]+/goal-board:watch$".into(),
+            ..Default::default()
+        })),
+    ];
+    if let Some(host) = config.virtual_hosts.first_mut() {
+        host.routes.splice(0..0, streams);
+    }
+    config
 }
 
 fn eds_cluster(name: &str, http2: bool) -> Cluster {
@@ -269,14 +313,9 @@ pub fn build(node_id: &str, clusters: &[String], endpoints: &Endpoints, edge: &E
         out.entry(LISTENER)
             .or_default()
             .insert("edge".into(), any(&listener));
-        out.entry(ROUTE).or_default().insert(
-            "edge-route".into(),
-            any(&route_to(
-                "edge-route",
-                &edge.gateway_cluster,
-                vec!["*".into()],
-            )),
-        );
+        out.entry(ROUTE)
+            .or_default()
+            .insert("edge-route".into(), any(&edge_route(&edge.gateway_cluster)));
     }
     out
 }

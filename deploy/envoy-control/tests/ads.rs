@@ -4,7 +4,12 @@ use std::time::Duration;
 
 use envoy_types::pb::{
     envoy::{
-        config::{core::v3::Node, endpoint::v3::ClusterLoadAssignment, listener::v3::Listener},
+        config::{
+            core::v3::Node,
+            endpoint::v3::ClusterLoadAssignment,
+            listener::v3::Listener,
+            route::v3::{RouteConfiguration, route, route_match::PathSpecifier},
+        },
         service::discovery::v3::{
             DeltaDiscoveryRequest, DiscoveryRequest, DiscoveryResponse,
             aggregated_discovery_service_client::AggregatedDiscoveryServiceClient,
@@ -13,7 +18,7 @@ use envoy_types::pb::{
     google::rpc::Status as RpcStatus,
 };
 use moing_envoy_control::{
-    resources::{CLUSTER, ENDPOINT, LISTENER},
+    resources::{CLUSTER, ENDPOINT, LISTENER, ROUTE, STREAM_IDLE_SECS},
     startup::{self, Settings},
 };
 use moing_proto::moing::xds::v1::{
@@ -269,6 +274,41 @@ async fn nodes_are_isolated_and_get_their_own_resources() {
         .expect("register");
     let pushed = envoy.next().await;
     assert!(pushed.type_url == CLUSTER || pushed.type_url == LISTENER);
+}
+
+#[tokio::test]
+async fn the_edge_keeps_live_goal_board_streams_open_past_the_route_timeout() {
+    let plane = start().await;
+    let mut envoy = Stream::open(&plane, "envoy-edge-1").await;
+    envoy.send(ROUTE, &["edge-route"], "", "", false).await;
+    let rds = envoy.next().await;
+    let config = rds
+        .resources
+        .iter()
+        .filter_map(|a| RouteConfiguration::decode(a.value.as_slice()).ok())
+        .find(|r| r.name == "edge-route")
+        .expect("edge route");
+    let routes = &config.virtual_hosts[0].routes;
+    assert_eq!(routes.len(), 3, "two streams, then everything else");
+    for r in &routes[..2] {
+        let Some(route::Action::Route(action)) = &r.action else {
+            panic!("a route to the gateway");
+        };
+        assert_eq!(action.timeout.as_ref().map(|d| d.seconds), Some(0), "no route timeout");
+        assert_eq!(
+            action.idle_timeout.as_ref().map(|d| d.seconds),
+            Some(STREAM_IDLE_SECS),
+            "an idle timeout above the 15-second heartbeat"
+        );
+    }
+    assert!(matches!(
+        routes[0].r#match.as_ref().and_then(|m| m.path_specifier.as_ref()),
+        Some(PathSpecifier::Path(p)) if p == "/moing.board.v1.BoardService/WatchGoalBoard"
+    ));
+    let Some(route::Action::Route(rest)) = &routes[2].action else {
+        panic!("a route to the gateway");
+    };
+    assert!(rest.timeout.is_none(), "other calls keep Envoy's default timeout");
 }
 
 #[tokio::test]
