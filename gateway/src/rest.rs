@@ -67,7 +67,13 @@ async fn call(gateway: Arc<Gateway>, req: http::Request<Body>) -> Result<Respons
                 "service is not routed",
             )
         })?;
-    let grpc_req = upstream_request(&gateway, &parts.headers, &address, &message);
+    let grpc_req = upstream_request(
+        &gateway,
+        &parts.headers,
+        &address,
+        &message,
+        route.method.is_server_streaming(),
+    );
     let grpc_path = route
         .grpc_path()
         .parse::<http::uri::PathAndQuery>()
@@ -156,16 +162,20 @@ async fn admit(
         .map_err(|status| error_response(&status))
 }
 
-/// The upstream call: the message, the deadline, the forwarded headers, the
-/// client address and the gateway's service credential.
+/// The upstream call: the message, the deadline (none for a server stream,
+/// which its service bounds: the live goal board ends after 30 minutes), the
+/// forwarded headers, the client address and the gateway's service credential.
 fn upstream_request(
     gateway: &Gateway,
     headers: &http::HeaderMap,
     address: &str,
     message: &DynamicMessage,
+    streaming: bool,
 ) -> tonic::Request<Bytes> {
     let mut grpc_req = tonic::Request::new(Bytes::from(message.encode_to_vec()));
-    grpc_req.set_timeout(gateway.deadline);
+    if !streaming {
+        grpc_req.set_timeout(gateway.deadline);
+    }
     for name in FORWARDED {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok())
             && let Ok(v) = MetadataValue::try_from(v)

@@ -14,6 +14,9 @@ pub use moing_testkit::{assert_invalid, assert_status};
 
 pub struct TestApp {
     pub channel: Channel,
+    /// Where the (first) board replica listens.
+    #[allow(dead_code)]
+    pub board_endpoint: String,
     pub board: BoardServiceClient<Channel>,
     pub missions: MissionServiceClient<Channel>,
     pub teams: TeamServiceClient<Channel>,
@@ -171,6 +174,7 @@ pub async fn spawn_with(opts: Options) -> TestApp {
         None
     };
     TestApp {
+        board_endpoint: cluster.endpoint("board"),
         board: BoardServiceClient::new(board_channel.clone()),
         channel: board_channel,
         missions: MissionServiceClient::new(channel(cluster.endpoint("mission")).await),
