@@ -31,7 +31,6 @@ use envoy_types::pb::{
                 route_action::ClusterSpecifier, route_match::PathSpecifier,
             },
         },
-        r#type::matcher::v3::RegexMatcher,
         extensions::{
             filters::{
                 http::{cors::v3::Cors, grpc_web::v3::GrpcWeb, router::v3::Router},
@@ -48,6 +47,7 @@ use envoy_types::pb::{
                 },
             },
         },
+        r#type::matcher::v3::RegexMatcher,
     },
     google::protobuf::{Any, BoolValue, Duration, UInt32Value},
 };

@@ -294,7 +294,11 @@ async fn the_edge_keeps_live_goal_board_streams_open_past_the_route_timeout() {
         let Some(route::Action::Route(action)) = &r.action else {
             panic!("a route to the gateway");
         };
-        assert_eq!(action.timeout.as_ref().map(|d| d.seconds), Some(0), "no route timeout");
+        assert_eq!(
+            action.timeout.as_ref().map(|d| d.seconds),
+            Some(0),
+            "no route timeout"
+        );
         assert_eq!(
             action.idle_timeout.as_ref().map(|d| d.seconds),
             Some(STREAM_IDLE_SECS),
@@ -308,7 +312,10 @@ async fn the_edge_keeps_live_goal_board_streams_open_past_the_route_timeout() {
     let Some(route::Action::Route(rest)) = &routes[2].action else {
         panic!("a route to the gateway");
     };
-    assert!(rest.timeout.is_none(), "other calls keep Envoy's default timeout");
+    assert!(
+        rest.timeout.is_none(),
+        "other calls keep Envoy's default timeout"
+    );
 }
 
 #[tokio::test]
