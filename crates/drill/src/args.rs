@@ -7,7 +7,8 @@ use anyhow::{Context, bail};
 pub const USAGE: &str = "usage: moing-drill <mode> [options]
 modes (each prints `[drill] <mode>: ...` lines and exits 1 when something is lost,
 duplicated or over its bound):
-  kill     [--proofs 1000] [--kills 10] [--members 10]   SIGKILL notification during the load
+  kill     [--proofs 1000] [--kills 10] [--members 10] [--latency-ms 50]
+                                   SIGKILL notification during the load, each time with sends in flight
   stop     [--proofs 300] [--members 10] [--latency-ms 300]
                                    SIGSTOP replica A past its lease; replica B must send its pushes
   mariadb  [--proofs 500] [--members 10]   restart MariaDB mid-load; recovery within 5 s
@@ -100,7 +101,13 @@ impl Args {
             rate: 50,
             seconds: 20,
             notifications: 10_000,
-            latency_ms: 300,
+            // The stand-in's answer time: FCM's own tens of milliseconds for
+            // kill, slow for stop (A must hold sends in flight when stopped).
+            latency_ms: match mode {
+                Mode::Kill => 50,
+                Mode::Stop => 300,
+                _ => 0,
+            },
             outage_secs: 5,
             lease_secs: 5,
             clients: 8,

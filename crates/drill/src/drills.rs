@@ -115,10 +115,11 @@ async fn until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
     true
 }
 
-/// SIGKILL of notification `--kills` times spread over the load, restarted at
-/// once each time.
+/// SIGKILL of notification `--kills` times spread over the load, each time
+/// while sends are in flight (waited for up to 3 s), restarted at once.
 pub async fn kill(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
     let (team, db) = prepare(args, args.proofs).await?;
+    fcm.set_latency(Duration::from_millis(args.latency_ms));
     let (task, progress) = spawn_load(args, &team, args.proofs, None);
     let (mut kills, mut in_flight, mut down) = (0, 0, Duration::ZERO);
     for i in 1..=args.kills {
@@ -131,6 +132,7 @@ pub async fn kill(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
         {
             break;
         }
+        until(Duration::from_secs(3), || fcm.in_flight() > 0).await;
         in_flight += fcm.in_flight();
         let t = Instant::now();
         nodes.kill(A)?;
@@ -139,6 +141,7 @@ pub async fn kill(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
         kills += 1;
     }
     let load = task.await??;
+    fcm.set_latency(Duration::ZERO);
     let tail = format!(
         "{kills} kills (sends in flight at the kills {in_flight}, down {:.1}s in all)",
         down.as_secs_f64()
