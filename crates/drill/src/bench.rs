@@ -73,7 +73,7 @@ fn within(d: Option<chrono::Duration>, bound: f64) -> bool {
 /// 1,000 proofs as fast as 8 clients go; from the last proof accepted to the
 /// last inbox row (≤3 s) and the last push (≤5 s).
 pub async fn burst(args: &Args, _nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
-    let (team, db) = prepare(args, args.proofs).await?;
+    let (team, db) = prepare(args, fcm, args.proofs).await?;
     let started = Instant::now();
     let (task, _) = spawn_load(args, &team, args.proofs, None);
     let load = task.await??;
@@ -99,7 +99,7 @@ pub async fn burst(args: &Args, _nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::
 /// accepted → push received, p50 / p99 (target p99 ≤200 ms).
 pub async fn steady(args: &Args, _nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
     let proofs = args.rate as usize * args.seconds as usize;
-    let (team, db) = prepare(args, proofs).await?;
+    let (team, db) = prepare(args, fcm, proofs).await?;
     let pace = Duration::from_secs(1) / args.rate;
     let (task, _) = spawn_load(args, &team, proofs, Some(pace));
     let load = task.await??;
@@ -155,7 +155,7 @@ pub async fn backlog(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow:
     let proofs = args.notifications.div_ceil(args.members - 1);
     // One more proof after the restart: traffic goes on, and its commit wakes
     // mission's relay out of the backoff it fell into while notification was down.
-    let (team, db) = prepare(args, proofs + 1).await?;
+    let (team, db) = prepare(args, fcm, proofs + 1).await?;
     nodes.kill(A)?;
     let jobs = load::jobs(&team, proofs + 1);
     let mut load = load::run(

@@ -26,7 +26,11 @@ use crate::{
 const PUSH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A team for `proofs` proofs and the admin database.
-pub async fn prepare(args: &Args, proofs: usize) -> anyhow::Result<(Team, MySqlPool)> {
+pub async fn prepare(
+    args: &Args,
+    fcm: &FcmServer,
+    proofs: usize,
+) -> anyhow::Result<(Team, MySqlPool)> {
     let db = count::connect(&args.db_url)
         .await
         .context("admin database")?;
@@ -38,6 +42,16 @@ pub async fn prepare(args: &Args, proofs: usize) -> anyhow::Result<(Team, MySqlP
         &format!("http://{}", Nodes::addr(A)),
     )
     .await?;
+    // The set-up's own pushes (MISSION_CREATED) out of the way first.
+    count::drain(
+        &db,
+        fcm,
+        team.id,
+        0,
+        Duration::from_secs(5),
+        Duration::from_secs(30),
+    )
+    .await;
     Ok((team, db))
 }
 
@@ -118,7 +132,7 @@ async fn until(within: Duration, mut cond: impl FnMut() -> bool) -> bool {
 /// SIGKILL of notification `--kills` times spread over the load, each time
 /// while sends are in flight (waited for up to 3 s), restarted at once.
 pub async fn kill(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
-    let (team, db) = prepare(args, args.proofs).await?;
+    let (team, db) = prepare(args, fcm, args.proofs).await?;
     fcm.set_latency(Duration::from_millis(args.latency_ms));
     let (task, progress) = spawn_load(args, &team, args.proofs, None);
     let (mut kills, mut in_flight, mut down) = (0, 0, Duration::ZERO);
@@ -154,14 +168,17 @@ pub async fn kill(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
 /// flight, longer than its lease; B must send what A held.
 pub async fn stop(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
     nodes.start(B).await?;
-    let (team, db) = prepare(args, args.proofs).await?;
+    let (team, db) = prepare(args, fcm, args.proofs).await?;
     fcm.set_latency(Duration::from_millis(args.latency_ms));
     let (task, progress) = spawn_load(args, &team, args.proofs, None);
-    let third = args.proofs / 3;
-    until(Duration::from_secs(120), || {
-        task.is_finished() || (progress.acked() >= third && fcm.in_flight() > 0)
-    })
-    .await;
+    // A third into the load, at a moment A has proof pushes claimed.
+    let end = Instant::now() + Duration::from_secs(120);
+    while !task.is_finished() && Instant::now() < end {
+        if progress.acked() >= args.proofs / 3 && !held_sends(&db, &team).await?.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let stopped_at = Utc::now();
     nodes.pause(A, true)?;
     // What A holds: the proof pushes claimed and not finished.
@@ -232,7 +249,7 @@ fn sent_between(
 /// MariaDB restarted mid-load: no acknowledged proof loses its notification,
 /// and notification answers again within 5 s of MariaDB being back.
 pub async fn mariadb(args: &Args, _nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
-    let (team, db) = prepare(args, args.proofs).await?;
+    let (team, db) = prepare(args, fcm, args.proofs).await?;
     let notes = notes_client().await?;
     let (task, progress) = spawn_load(args, &team, args.proofs, None);
     until(Duration::from_secs(300), || {
@@ -278,7 +295,7 @@ pub async fn mariadb(args: &Args, _nodes: &mut Nodes, fcm: &FcmServer) -> anyhow
 /// Redis unavailable mid-load (SIGSTOPped: it answers nothing, and auth's
 /// sessions in it survive); reads must keep working meanwhile.
 pub async fn redis(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Result<bool> {
-    let (team, db) = prepare(args, args.proofs).await?;
+    let (team, db) = prepare(args, fcm, args.proofs).await?;
     let notes = notes_client().await?;
     let (task, progress) = spawn_load(args, &team, args.proofs, None);
     until(Duration::from_secs(300), || {
