@@ -305,10 +305,13 @@ pub async fn redis(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::R
     let acked_before = progress.acked();
     nodes.pause_redis(true)?;
     let outage = Instant::now();
-    let (mut ok, mut failed, mut i) = (0, 0, 0);
+    let (mut ok, mut failed, mut i, mut slowest) = (0, 0, 0, Duration::ZERO);
     let mut codes = std::collections::BTreeMap::<String, usize>::new();
     while outage.elapsed() < Duration::from_secs(args.outage_secs) {
-        match tokio::time::timeout(Duration::from_secs(2), read(&notes, &team, i)).await {
+        let t = Instant::now();
+        let answer = tokio::time::timeout(Duration::from_secs(2), read(&notes, &team, i)).await;
+        slowest = slowest.max(t.elapsed());
+        match answer {
             Ok(Ok(())) => ok += 1,
             Ok(Err(s)) => {
                 failed += 1;
@@ -326,8 +329,9 @@ pub async fn redis(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::R
     nodes.pause_redis(false)?;
     let load = task.await??;
     let tail = format!(
-        "redis down {}s: reads ok {ok} failed {failed} {codes:?}, proofs acked meanwhile {acked_during}",
-        args.outage_secs
+        "redis down {}s: reads ok {ok} failed {failed} {codes:?} slowest {}ms, proofs acked meanwhile {acked_during}",
+        args.outage_secs,
+        slowest.as_millis()
     );
     let (counts, drain) = finish(args, fcm, &db, &team, &load, &tail).await?;
     Ok(counts.clean() && drain.done && failed == 0)

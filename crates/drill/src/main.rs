@@ -35,6 +35,13 @@ use moing_testkit::FcmServer;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if std::env::args()
+        .nth(1)
+        .is_some_and(|a| matches!(a.as_str(), "-h" | "--help" | "help"))
+    {
+        println!("{}", args::USAGE);
+        return ExitCode::SUCCESS;
+    }
     let args = match Args::parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(e) => {
