@@ -214,7 +214,7 @@ pub fn count(
     }
     c.inbox_got = inbox.values().sum();
     c.inbox_dup = inbox.values().map(|n| n - 1).sum();
-    c.inbox_lost = c.inbox_expected - inbox.len();
+    c.inbox_lost = c.inbox_expected.saturating_sub(inbox.len());
 
     let index_of_token: HashMap<&str, usize> = team
         .members
@@ -238,7 +238,7 @@ pub fn count(
         c.push_dup += distinct.len() - 1;
         c.collapsed += ids.len() - distinct.len();
     }
-    c.push_lost = c.push_expected - pushes.len();
+    c.push_lost = c.push_expected.saturating_sub(pushes.len());
     c
 }
 

@@ -64,14 +64,16 @@ async fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<bool> {
     let fcm = FcmServer::start().await?;
     let mut nodes = Nodes::new(&args, &fcm)?;
-    nodes.take_over().await?;
     let mode = args.mode;
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(args.timeout, run_mode(&args, &mut nodes, &fcm)) => match r {
-            Ok(r) => r,
-            Err(_) => Err(anyhow::anyhow!("{} did not finish within {:?}", mode.name(), args.timeout)),
+    let outcome = match nodes.take_over().await {
+        Err(e) => Err(e),
+        Ok(()) => tokio::select! {
+            r = tokio::time::timeout(args.timeout, run_mode(&args, &mut nodes, &fcm)) => match r {
+                Ok(r) => r,
+                Err(_) => Err(anyhow::anyhow!("{} did not finish within {:?}", mode.name(), args.timeout)),
+            },
+            _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
         },
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
     };
     let restored = nodes.restore().await;
     if let Err(e) = &restored {
