@@ -10,7 +10,8 @@
 //!   INVALID_ARGUMENT (400), QUOTA_EXCEEDED (429 with `Retry-After`),
 //!   UNAVAILABLE (503).
 //!
-//! Tests read back what it received and how many sends were in flight at once.
+//! Tests read back what it received (with the time it arrived) and how many
+//! sends were in flight at once.
 
 use std::{
     collections::HashMap,
@@ -64,6 +65,8 @@ pub struct ReceivedMessage {
     pub data: HashMap<String, String>,
     /// The whole `message` object (android, apns blocks).
     pub message: Value,
+    /// When the stand-in accepted it (after any simulated latency).
+    pub received_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Default)]
@@ -349,6 +352,7 @@ fn accept(s: &FcmState, token: String, message: Value) -> Response {
         body: text("body"),
         data,
         message,
+        received_at: chrono::Utc::now(),
     };
     if let Ok(mut r) = s.received.lock() {
         r.push(received);
@@ -357,7 +361,13 @@ fn accept(s: &FcmState, token: String, message: Value) -> Response {
 }
 
 impl FcmServer {
+    /// On a free loopback port.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// On `addr` (a fixed port, for tools whose services outlive one run).
+    pub async fn start_on(addr: SocketAddr) -> anyhow::Result<Self> {
         let state = Arc::new(FcmState::default());
         if let Ok(mut l) = state.lifetime_secs.lock() {
             *l = 3600;
@@ -366,7 +376,7 @@ impl FcmServer {
             .route("/token", post(grant))
             .route("/v1/projects/{*rest}", post(send))
             .with_state(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         if let Ok(mut u) = state.token_url.lock() {
             *u = format!("http://{addr}/token");
@@ -438,6 +448,25 @@ impl FcmServer {
             .into_iter()
             .filter(|m| m.token == token)
             .collect()
+    }
+
+    /// How many messages were accepted, without copying them.
+    pub fn received_count(&self) -> usize {
+        self.state.received.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    /// Accepted messages from the `from`-th on (arrival order), for polling.
+    pub fn messages_from(&self, from: usize) -> Vec<ReceivedMessage> {
+        self.state
+            .received
+            .lock()
+            .map(|r| r.get(from..).map(<[_]>::to_vec).unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    /// Sends being processed right now.
+    pub fn in_flight(&self) -> usize {
+        self.state.in_flight.load(Ordering::SeqCst)
     }
 
     /// OAuth grants issued.
