@@ -18,6 +18,6 @@ second=$!
 trap 'kill $second 2>/dev/null || true' EXIT
 wait_for "the second board replica (see .moing/logs/board-2.log)" 60 \
   "$BUF" curl --protocol grpc --http2-prior-knowledge "http://127.0.0.1:$SECOND/grpc.health.v1.Health/Check"
-[ -f "$STATE/moing.binpb" ] || (cd "$ROOT/proto" && "$BUF" build -o "$STATE/moing.binpb")
+(cd "$ROOT/proto" && "$BUF" build -o "$STATE/moing.binpb")
 NODE_PATH="$STATE/tools/node_modules" node "$ROOT/scripts/checks/live-board.cjs" \
   "http://127.0.0.1:${PORTS[gateway]}" "$STATE/moing.binpb" "127.0.0.1:$SECOND" "$STATE/venv/bin/python"
