@@ -179,15 +179,16 @@ pub async fn stop(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let stopped_at = Utc::now();
     nodes.pause(A, true)?;
-    // What A holds: the proof pushes claimed and not finished.
+    // What A holds: the proof pushes still claimed once B's own sends in
+    // flight (B dispatches too) have had time to finish; A's requests already
+    // at the stand-in when it stopped land within that time as well.
+    tokio::time::sleep(Duration::from_millis(args.latency_ms + 500)).await;
+    let from = Utc::now();
     let held = held_sends(&db, &team).await?;
     let window = Duration::from_secs(args.lease_secs) + 2 * PUSH_INTERVAL + Duration::from_secs(10);
     tokio::time::sleep(window).await;
     let resumed_at = Utc::now();
-    // A's requests already at the stand-in when it stopped land within one latency.
-    let from = stopped_at + chrono::Duration::milliseconds(args.latency_ms as i64 + 500);
     let by_b = sent_between(fcm, &team, &held, from, resumed_at);
     nodes.pause(A, false)?;
     let load = task.await??;

@@ -74,6 +74,9 @@ pub struct Dispatcher {
     owner: Arc<str>,
     /// Rings the loop when new pushes are committed.
     wake: Arc<Notify>,
+    /// One round at a time per replica (the loop, a reminder tick and a
+    /// broadcast may all drain): at most `fcm.concurrency` claims in flight.
+    rounds: Arc<tokio::sync::Mutex<()>>,
 }
 
 struct Claimed {
@@ -110,6 +113,7 @@ impl Dispatcher {
             .collect::<String>()
             .into(),
             wake: Arc::new(Notify::new()),
+            rounds: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 
@@ -157,6 +161,7 @@ impl Dispatcher {
 
     /// Claims what it can send at once under a lease, sends, records the outcomes.
     pub async fn round(&self, now: DateTime<Utc>) -> Result<Dispatched, sqlx::Error> {
+        let _one_at_a_time = self.rounds.lock().await;
         let concurrency = self.fcm.concurrency();
         let lease = self.fcm.lease();
         let claim = Lease {
