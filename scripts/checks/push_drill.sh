@@ -4,7 +4,7 @@
 # with replicas of its own pointed at an FCM stand-in, breaks something during
 # a proof load, counts lost and duplicate inbox rows and pushes, and starts
 # notification again as scripts/up did.
-#   scripts/checks/push_drill.sh                   kill and stop (scripts/test)
+#   scripts/checks/push_drill.sh                   kill, stop, mariadb and redis (scripts/test)
 #   scripts/checks/push_drill.sh <mode> [options]  one mode (moing-drill --help lists them)
 #   scripts/checks/push_drill.sh bench             burst, steady and backlog (use scripts/bench-push)
 # The build follows MOING_PROFILE (debug unless release), as scripts/up does;
@@ -28,7 +28,7 @@ drill() { # drill <mode> [options]
 }
 
 case "${1:-}" in
-  "") modes=(kill stop) ;;
+  "") modes=(kill stop mariadb redis) ;;
   bench) modes=(burst steady backlog) ;;
   *) drill "$@"; exit ;;
 esac

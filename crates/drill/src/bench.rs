@@ -41,7 +41,7 @@ async fn completion(
             inbox = count::inbox_rows(db, team.id)
                 .await
                 .ok()
-                .and_then(|rows| rows.iter().map(|r| r.created_at).max());
+                .and_then(|rows| rows.iter().map(|r| r.written_at).max());
         }
         if push.is_none() && fcm.received_count() >= expected {
             let messages = fcm.messages();

@@ -303,13 +303,31 @@ pub async fn mariadb_answers() -> bool {
 /// `service mariadb restart`; returns when it answers again.
 pub async fn restart_mariadb() -> anyhow::Result<()> {
     let status = tokio::task::spawn_blocking(|| {
-        as_root(&["service", "mariadb", "restart"])
-            .stdout(Stdio::null())
-            .status()
+        let quiet = |mut c: Command| {
+            c.stdout(Stdio::null()).stderr(Stdio::null());
+            c.status()
+        };
+        let service = quiet(as_root(&["service", "mariadb", "restart"]))?;
+        if service.success() {
+            return Ok(service);
+        }
+        // Started without an init script (scripts/lib/common.sh falls back
+        // to mysqld_safe): stop it cleanly and start it the same way.
+        quiet(as_root(&[
+            "mariadb-admin",
+            "--protocol=socket",
+            "-uroot",
+            "shutdown",
+        ]))?;
+        quiet(as_root(&[
+            "sh",
+            "-c",
+            "nohup mysqld_safe --user=mysql >/dev/null 2>&1 &",
+        ]))
     })
     .await??;
     if !status.success() {
-        bail!("service mariadb restart failed ({status})");
+        bail!("mariadb did not restart ({status})");
     }
     let until = Instant::now() + Duration::from_secs(60);
     while !mariadb_answers().await {

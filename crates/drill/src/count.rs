@@ -9,7 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use moing_testkit::{FcmServer, ReceivedMessage};
 use sqlx::{MySqlPool, Row, mysql::MySqlPoolOptions};
 use uuid::Uuid;
@@ -34,12 +34,14 @@ pub async fn connect(url: &str) -> anyhow::Result<MySqlPool> {
 pub struct InboxRow {
     pub member: Uuid,
     pub proof_id: String,
-    pub created_at: DateTime<Utc>,
+    /// When the row was written: its id is a UUIDv7 made at the write
+    /// (`created_at` is when the proof happened).
+    pub written_at: DateTime<Utc>,
 }
 
 pub async fn inbox_rows(db: &MySqlPool, team: Uuid) -> anyhow::Result<Vec<InboxRow>> {
     let rows = sqlx::query(
-        "SELECT member_id, data, created_at FROM moing_notification.notification \
+        "SELECT id, member_id, data FROM moing_notification.notification \
          WHERE team_id = ? AND type = ?",
     )
     .bind(team)
@@ -53,10 +55,20 @@ pub async fn inbox_rows(db: &MySqlPool, team: Uuid) -> anyhow::Result<Vec<InboxR
             Ok(InboxRow {
                 member: r.try_get("member_id")?,
                 proof_id: data["proof_id"].as_str().unwrap_or_default().to_owned(),
-                created_at: r.try_get::<NaiveDateTime, _>("created_at")?.and_utc(),
+                written_at: written_at(r.try_get("id")?),
             })
         })
         .collect()
+}
+
+/// The time in a UUIDv7 (millisecond precision).
+fn written_at(id: Uuid) -> DateTime<Utc> {
+    id.get_timestamp()
+        .and_then(|t| {
+            let (secs, nanos) = t.to_unix();
+            DateTime::from_timestamp(secs as i64, nanos)
+        })
+        .unwrap_or_default()
 }
 
 pub async fn inbox_count(db: &MySqlPool, team: Uuid) -> Result<i64, sqlx::Error> {

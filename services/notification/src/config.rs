@@ -95,7 +95,7 @@ impl Default for FcmSettings {
             project_id: String::new(),
             credentials_file: String::new(),
             credentials_json: String::new(),
-            concurrency: 64,
+            concurrency: 128,
             lease_secs: 60,
             http2_prior_knowledge: false,
             max_attempts: 4,
