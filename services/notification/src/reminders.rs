@@ -112,7 +112,11 @@ impl Scheduler {
     async fn write(&self, occurrences: &[Occurrence]) -> Result<usize, sqlx::Error> {
         let mut planned = 0;
         for o in occurrences {
-            planned += self.store.plan_reminder(o).await?;
+            planned += moing_common::transaction!(
+                "notification.plan_reminder",
+                Result<usize, sqlx::Error>,
+                { self.store.plan_reminder(o).await }
+            )?;
         }
         Ok(planned)
     }
@@ -272,24 +276,35 @@ impl Scheduler {
         Ok(planned)
     }
 
-    /// Claims due occurrences and sends them; returns what it did.
+    /// Claims due occurrences and sends them; returns what it did. Each batch
+    /// is one transaction, run again whole after a lock conflict (two replicas
+    /// claim and write at once).
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Tick, sqlx::Error> {
         let mut tick = Tick::default();
         loop {
-            let mut tx = self.store.begin().await?;
-            let claimed = claim_reminders(&mut tx, now, 20).await?;
-            if claimed.is_empty() {
-                tx.commit().await?;
+            let (batch, claimed, progressed) = moing_common::transaction!(
+                "notification.run_reminders",
+                Result<(Tick, bool, bool), sqlx::Error>,
+                {
+                    let mut batch = Tick::default();
+                    let mut tx = self.store.begin().await?;
+                    let claimed = claim_reminders(&mut tx, now, 20).await?;
+                    let mut progressed = false;
+                    for due in &claimed {
+                        progressed |= self.run_one(&mut tx, due, now, &mut batch).await?;
+                    }
+                    tx.commit().await?;
+                    Ok((batch, !claimed.is_empty(), progressed))
+                }
+            )?;
+            tick.sent += batch.sent;
+            tick.recipients += batch.recipients;
+            tick.expired += batch.expired;
+            if !claimed || !progressed {
                 return Ok(tick);
             }
-            let mut progressed = false;
-            for due in claimed {
-                progressed |= self.run_one(&mut tx, &due, now, &mut tick).await?;
-            }
-            tx.commit().await?;
-            if !progressed {
-                return Ok(tick);
-            }
+            // These pushes go out now, while the next occurrences are written.
+            self.dispatcher.wake();
         }
     }
 
