@@ -91,6 +91,12 @@ pub struct DatabaseSettings {
     pub url: String,
     pub max_connections: u32,
     pub acquire_timeout_ms: u64,
+    /// Transactions run at READ COMMITTED instead of MariaDB's REPEATABLE
+    /// READ: no gap locks, so replicas that claim work with `SKIP LOCKED`
+    /// while others insert new work do not deadlock each other. For a service
+    /// whose correctness rests on unique keys and claims, not on repeatable
+    /// reads (notification).
+    pub read_committed: bool,
 }
 
 impl Default for DatabaseSettings {
@@ -99,6 +105,7 @@ impl Default for DatabaseSettings {
             url: String::new(),
             max_connections: 10,
             acquire_timeout_ms: 3_000,
+            read_committed: false,
         }
     }
 }

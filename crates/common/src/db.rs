@@ -19,10 +19,20 @@ pub static COMMON_MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Opens the pool without touching the database yet; health reports the truth later.
 pub fn lazy_pool(settings: &DatabaseSettings) -> anyhow::Result<MySqlPool> {
     let options: MySqlConnectOptions = settings.url.parse()?;
-    Ok(MySqlPoolOptions::new()
+    let mut pool = MySqlPoolOptions::new()
         .max_connections(settings.max_connections)
-        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
-        .connect_lazy_with(options))
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms));
+    if settings.read_committed {
+        pool = pool.after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        });
+    }
+    Ok(pool.connect_lazy_with(options))
 }
 
 /// Runs the shared migrations and then the service's own.
@@ -185,6 +195,14 @@ pub fn retry_pause<T, E: LockConflict>(
                 "lock conflict, retrying"
             );
             Some(Duration::from_micros(pause))
+        }
+        Err(e) if e.is_lock_conflict() => {
+            tracing::warn!(
+                transaction = what,
+                attempts = attempt,
+                "lock conflict on every attempt: giving up"
+            );
+            None
         }
         _ => None,
     }

@@ -68,7 +68,12 @@ struct Clients {
 
 /// One team: a leader and `members - 1` others, a device each, and a daily
 /// REPEAT mission nobody has proven. Returns the device tokens.
-async fn team(c: &Clients, tokens: &Tokens, members: usize, n: usize) -> anyhow::Result<Vec<String>> {
+async fn team(
+    c: &Clients,
+    tokens: &Tokens,
+    members: usize,
+    n: usize,
+) -> anyhow::Result<Vec<String>> {
     let people: Vec<(Uuid, String)> = (0..members)
         .map(|_| {
             let id = Uuid::now_v7();
@@ -80,10 +85,15 @@ async fn team(c: &Clients, tokens: &Tokens, members: usize, n: usize) -> anyhow:
                 MemberState::Active,
                 Duration::from_secs(3600),
             );
-            (id, format!("Bearer {}", tokens.key.sign(&claims).expect("sign")))
+            (
+                id,
+                format!("Bearer {}", tokens.key.sign(&claims).expect("sign")),
+            )
         })
         .collect();
-    let today = moing_common::clock::now().with_timezone(&Seoul).date_naive();
+    let today = moing_common::clock::now()
+        .with_timezone(&Seoul)
+        .date_naive();
     let leader = &people[0].1;
     let team = c
         .teams
@@ -158,6 +168,7 @@ async fn team(c: &Clients, tokens: &Tokens, members: usize, n: usize) -> anyhow:
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    moing_testkit::init_logs();
     let teams = env("MOING_BENCH_TEAMS", 1000);
     let members = env("MOING_BENCH_MEMBERS", 20);
     let (db, moim_db, mission_db) = (
@@ -243,7 +254,9 @@ async fn main() -> anyhow::Result<()> {
     let before = fcm.received_count();
 
     // 20:00:30 in Seoul, today or tomorrow.
-    let today = moing_common::clock::now().with_timezone(&Seoul).date_naive();
+    let today = moing_common::clock::now()
+        .with_timezone(&Seoul)
+        .date_naive();
     let eight = |d: chrono::NaiveDate| {
         Seoul
             .with_ymd_and_hms(d.year(), d.month(), d.day(), 20, 0, 30)
@@ -255,17 +268,35 @@ async fn main() -> anyhow::Result<()> {
     if at < moing_common::clock::now() {
         at = eight(today + chrono::Duration::days(1));
     }
-    let pool = |url: &str| {
-        sqlx::mysql::MySqlPoolOptions::new()
-            .max_connections(10)
-            .connect_lazy(url)
-    };
-    let one = moing_notification::startup::Parts::new(&settings, pool(&db.url)?)?.scheduler();
-    let two = moing_notification::startup::Parts::new(&settings, pool(&db.url)?)?.scheduler();
+    // Two more replicas, with the service's own pool settings.
+    let pool = || moing_common::db::lazy_pool(&settings.base.database);
+    let one = moing_notification::startup::Parts::new(&settings, pool()?)?.scheduler();
+    let two = moing_notification::startup::Parts::new(&settings, pool()?)?.scheduler();
     let expected = devices.len();
     let t = Instant::now();
-    let (r1, r2) = tokio::join!(one.tick(at), two.tick(at));
-    let (r1, r2) = (r1?, r2?);
+    // As the job runner does: a failed tick is logged and the next one goes
+    // on (occurrences not done stay due); ticks until nothing is due.
+    let (mut sent, mut failures) = ([0usize; 2], Vec::new());
+    loop {
+        let (r1, r2) = tokio::join!(one.tick(at), two.tick(at));
+        for (i, r) in [r1, r2].into_iter().enumerate() {
+            match r {
+                Ok(tick) => sent[i] += tick.sent,
+                Err(e) => failures.push(e.to_string()),
+            }
+        }
+        // The pushes are due at 20:00:30, ahead of this process's clock: the
+        // ticks' own drains send them (in production the push loop does too).
+        let due: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM reminder WHERE state = 'PENDING') \
+             + (SELECT COUNT(*) FROM push WHERE state IN ('PENDING', 'SENDING'))",
+        )
+        .fetch_one(&db.pool)
+        .await?;
+        if due == 0 || t.elapsed() > Duration::from_secs(300) {
+            break;
+        }
+    }
     let ticked = t.elapsed();
     let rows: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM notification WHERE type = 'REMINDER_UNPROVEN_MISSIONS'",
@@ -283,17 +314,23 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let twice = per_token.values().filter(|n| **n > 1).count();
-    let missing = devices.iter().filter(|d| !per_token.contains_key(*d)).count();
+    let missing = devices
+        .iter()
+        .filter(|d| !per_token.contains_key(*d))
+        .count();
     println!(
         "20:00 burst: occurrences sent {} (replica 1 {}, replica 2 {}), inbox rows {rows} of {expected}, \
-         written by {:.2}s; pushes {} of {expected} by {:.2}s ({:.0}/s); missing {missing}, twice {twice}",
-        r1.sent + r2.sent,
-        r1.sent,
-        r2.sent,
+         written by {:.2}s; pushes {} of {expected} by {:.2}s ({:.0}/s); missing {missing}, twice {twice}; \
+         failed ticks {} {:?}",
+        sent[0] + sent[1],
+        sent[0],
+        sent[1],
         ticked.as_secs_f64(),
         per_token.values().sum::<usize>(),
         pushed.as_secs_f64(),
         expected as f64 / pushed.as_secs_f64(),
+        failures.len(),
+        failures.first(),
     );
     cluster.stop().await?;
     anyhow::ensure!(

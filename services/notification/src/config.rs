@@ -40,8 +40,11 @@ impl Settings {
 
 impl Default for Settings {
     fn default() -> Self {
+        let mut base = BaseSettings::development("notification", DEFAULT_PORT);
+        // Replicas claim pushes and reminders while others write new ones.
+        base.database.read_committed = true;
         Self {
-            base: BaseSettings::development("notification", DEFAULT_PORT),
+            base,
             fcm: FcmSettings::default(),
             jobs: JobSettings::default(),
             fanout: FanoutSettings::default(),

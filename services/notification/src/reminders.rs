@@ -276,9 +276,10 @@ impl Scheduler {
         Ok(planned)
     }
 
-    /// Claims due occurrences and sends them; returns what it did. Each batch
-    /// is one transaction, run again whole after a lock conflict (two replicas
-    /// claim and write at once).
+    /// Claims due occurrences and sends them; returns what it did. Each
+    /// occurrence is one short transaction (claim, recipients, inbox and push
+    /// rows, done), run again whole after a lock conflict: replicas claim and
+    /// write at once, and long batches of them deadlocked each other.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Tick, sqlx::Error> {
         let mut tick = Tick::default();
         loop {
@@ -288,7 +289,7 @@ impl Scheduler {
                 {
                     let mut batch = Tick::default();
                     let mut tx = self.store.begin().await?;
-                    let claimed = claim_reminders(&mut tx, now, 20).await?;
+                    let claimed = claim_reminders(&mut tx, now, 1).await?;
                     let mut progressed = false;
                     for due in &claimed {
                         progressed |= self.run_one(&mut tx, due, now, &mut batch).await?;
