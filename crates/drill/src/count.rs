@@ -372,7 +372,7 @@ mod tests {
         InboxRow {
             member: Uuid::from_u128(member),
             proof_id: proof.into(),
-            created_at: Utc::now(),
+            written_at: Utc::now(),
         }
     }
 

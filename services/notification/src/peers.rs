@@ -76,10 +76,13 @@ pub struct Peers {
 #[derive(Default)]
 struct Rosters {
     ttl: Duration,
-    teams: Mutex<HashMap<Uuid, (TeamInfo, Instant)>>,
+    teams: Cached<Uuid, TeamInfo>,
     /// (team, actor) → the team's members who blocked the actor.
-    blockers: Mutex<HashMap<(Uuid, Uuid), (HashSet<Uuid>, Instant)>>,
+    blockers: Cached<(Uuid, Uuid), HashSet<Uuid>>,
 }
+
+/// A cached answer and when it was fetched.
+type Cached<K, V> = Mutex<HashMap<K, (V, Instant)>>;
 
 /// Entries kept at most; the cache is emptied beyond (a bound, not an LRU).
 const CACHE_LIMIT: usize = 10_000;
