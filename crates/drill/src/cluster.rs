@@ -166,12 +166,15 @@ impl Nodes {
         Ok(())
     }
 
-    /// Stops Redis by its pid file (SIGSTOP: it stops answering, its data —
-    /// auth's sessions — stays), or lets it go on.
+    /// Stops Redis (SIGSTOP: it stops answering, its data — auth's sessions —
+    /// stays), or lets it go on. Its pid comes from the pid file scripts/up
+    /// wrote, else from Redis itself (one started by someone else).
     pub fn pause_redis(&mut self, stop: bool) -> anyhow::Result<()> {
-        let pid = std::fs::read_to_string(self.state_dir().join("run/redis.pid"))
-            .context("redis pid file")?;
-        signal(pid.trim(), if stop { "STOP" } else { "CONT" })?;
+        let pid = match std::fs::read_to_string(self.state_dir().join("run/redis.pid")) {
+            Ok(pid) => pid.trim().to_owned(),
+            Err(_) => redis_pid().context("redis pid (no pid file, and redis-cli did not say)")?,
+        };
+        signal(&pid, if stop { "STOP" } else { "CONT" })?;
         self.redis_stopped = stop;
         Ok(())
     }
@@ -337,6 +340,19 @@ pub async fn restart_mariadb() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok(())
+}
+
+/// Redis's own pid (`INFO server`), on `MOING_REDIS_PORT` (6379).
+fn redis_pid() -> Option<String> {
+    let port = std::env::var("MOING_REDIS_PORT").unwrap_or_else(|_| "6379".into());
+    let out = Command::new("redis-cli")
+        .args(["-p", &port, "info", "server"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("process_id:"))
+        .map(|pid| pid.trim().to_owned())
 }
 
 /// The `project_id` of a service-account key.
