@@ -357,6 +357,11 @@ mod tests {
         }
     }
 
+    /// A fixed instant: counting does not depend on when things happened.
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_796_000_000, 0).expect("instant")
+    }
+
     fn push(token: &str, proof: &str, collapse: &str) -> ReceivedMessage {
         ReceivedMessage {
             token: token.into(),
@@ -364,7 +369,7 @@ mod tests {
             body: String::new(),
             data: [("proof_id".to_owned(), proof.to_owned())].into(),
             message: json!({"android": {"notification": {"tag": collapse}}}),
-            received_at: Utc::now(),
+            received_at: at(),
         }
     }
 
@@ -372,7 +377,7 @@ mod tests {
         InboxRow {
             member: Uuid::from_u128(member),
             proof_id: proof.into(),
-            written_at: Utc::now(),
+            written_at: at(),
         }
     }
 
@@ -382,7 +387,7 @@ mod tests {
         let acks = vec![Ack {
             proof_id: "p".into(),
             author: 0,
-            accepted_at: Utc::now(),
+            accepted_at: at(),
         }];
         // Members 2 and 3 (indexes 1, 2) are owed; 2 twice, 3 missing, the author once.
         let rows = vec![row(2, "p"), row(2, "p"), row(1, "p"), row(3, "other")];
