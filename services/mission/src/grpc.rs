@@ -13,6 +13,7 @@ mod missions;
 mod pokes;
 mod proofs;
 mod reports;
+mod seal;
 mod uploads;
 pub mod wire;
 

@@ -80,3 +80,24 @@ pub async fn run_with(
     }
     Ok(())
 }
+
+/// The rebuild command (`moing-mission rebuild-progress [TEAM_ID]`): clears the
+/// goal board's kept counts and seals every team (or one) again from the proof
+/// rows, with moim for the rosters. Safe while replicas serve: a seal is stored
+/// only if nobody sealed or unsealed meanwhile.
+pub async fn rebuild_progress(
+    settings: Settings,
+    team: Option<uuid::Uuid>,
+) -> anyhow::Result<usize> {
+    let base = &settings.base;
+    let pool = service::open_database(&base.database, &MIGRATOR).await?;
+    let missions = Missions {
+        store: Store::new(pool, base.outbox("mission")),
+        members: Arc::new(Memberships::new(
+            TeamInternalServiceClient::new(base.internal_channel("moim")?),
+            Duration::from_secs(settings.jobs.membership_cache_secs),
+        )),
+        storage: crate::storage::Storage::new(&settings.s3),
+    };
+    Ok(missions.rebuild_progress(team).await?)
+}

@@ -3,6 +3,7 @@
 //! `MissionError` here (duplicate keys become the matching proof errors). Event
 //! payloads are built here, as they are written in the same transaction.
 
+pub mod aggregates;
 pub mod encouragement;
 pub mod jobs;
 pub mod missions;

@@ -133,7 +133,18 @@ fn days_in(spans: &[Span], from: NaiveDate, to: NaiveDate) -> i32 {
 
 /// A member's standing from their proofs on the mission (`rows`: this member
 /// and mission only, any days).
-pub fn standing(m: &Mission, spans: &[Span], rows: &[ProofRow], now: DateTime<Utc>) -> Standing {
+///
+/// `sealed`: the counts of closed weeks kept in the database and the Monday
+/// they end before; `rows` then need only reach back to that Monday (ONCE
+/// missions: their done proofs of any day). None counts the whole history
+/// from `rows`.
+pub fn standing(
+    m: &Mission,
+    spans: &[Span],
+    rows: &[ProofRow],
+    now: DateTime<Utc>,
+    sealed: Option<(NaiveDate, Counts)>,
+) -> Standing {
     let span = MissionSpan::of(m, now);
     let today = m.today(now);
     let (period, required, slot) = match m.kind {
@@ -166,7 +177,8 @@ pub fn standing(m: &Mission, spans: &[Span], rows: &[ProofRow], now: DateTime<Ut
     let in_period = |p: &&ProofRow| p.day >= period.0 && p.day <= period.1;
     let done = rows.iter().filter(in_period).filter(|p| p.done).count() as i32;
     let skipped = rows.iter().filter(in_period).filter(|p| !p.done).count() as i32;
-    let ledger = ledger(
+    let (from, mut totals) = sealed.unwrap_or((NaiveDate::MIN, Counts::default()));
+    let ledger = ledger_from(
         &[span],
         &HashMap::from([(Uuid::nil(), spans.to_vec())]),
         &rows
@@ -177,7 +189,9 @@ pub fn standing(m: &Mission, spans: &[Span], rows: &[ProofRow], now: DateTime<Ut
             })
             .collect::<Vec<_>>(),
         today,
+        from,
     );
+    totals.add(&sum(ledger.get(&Uuid::nil()), from, today));
     Standing {
         period,
         done,
@@ -186,15 +200,28 @@ pub fn standing(m: &Mission, spans: &[Span], rows: &[ProofRow], now: DateTime<Ut
         can_submit: m.open(now) && slot.is_none() && done + skipped < required,
         slot,
         last_done_at: rows.iter().filter(|p| p.done).map(|p| p.at).max(),
-        totals: sum(ledger.get(&Uuid::nil()), NaiveDate::MIN, today),
+        totals,
     }
 }
 
 /// Per (member, day) counts.
 pub type Ledger = HashMap<Uuid, BTreeMap<NaiveDate, Counts>>;
 
-fn bump(ledger: &mut Ledger, member: Uuid, day: NaiveDate, f: impl FnOnce(&mut Counts)) {
-    f(ledger.entry(member).or_default().entry(day).or_default());
+/// The ledger being written: days before `from` are not kept.
+struct Sheet {
+    ledger: Ledger,
+    from: NaiveDate,
+}
+
+fn bump(sheet: &mut Sheet, member: Uuid, day: NaiveDate, f: impl FnOnce(&mut Counts)) {
+    if day >= sheet.from {
+        f(sheet
+            .ledger
+            .entry(member)
+            .or_default()
+            .entry(day)
+            .or_default());
+    }
 }
 
 /// One member's proofs on one mission, and the member's spans.
@@ -213,7 +240,7 @@ impl Obligation<'_> {
 
     /// ONCE: done on the first done proof's day; else required on the closing
     /// day (if a member then), or pending today while open.
-    fn once(&self, ledger: &mut Ledger) {
+    fn once(&self, ledger: &mut Sheet) {
         let (m, member, today) = (self.m, self.member, self.today);
         if let Some(p) = self.rows.iter().filter(|p| p.done).min_by_key(|p| p.day) {
             bump(ledger, member, p.day, |c| {
@@ -230,11 +257,11 @@ impl Obligation<'_> {
     }
 
     /// REPEAT: every week from the start to `last`.
-    fn repeat(&self, ledger: &mut Ledger, last: NaiveDate) {
+    fn repeat(&self, ledger: &mut Sheet, last: NaiveDate) {
         if last < self.m.start {
             return;
         }
-        let mut week = week_start(self.m.start);
+        let mut week = week_start(self.m.start.max(ledger.from));
         while week <= last {
             self.week(ledger, week);
             week += Duration::days(7);
@@ -243,7 +270,7 @@ impl Obligation<'_> {
 
     /// One week of a REPEAT mission: each done proof on its day, the unmet
     /// rest on the member's last day in it (pending today while it is open).
-    fn week(&self, ledger: &mut Ledger, week: NaiveDate) {
+    fn week(&self, ledger: &mut Sheet, week: NaiveDate) {
         let (m, member, today) = (self.m, self.member, self.today);
         let from = week.max(m.start);
         // The whole week (or up to the close), so an open week
@@ -294,7 +321,25 @@ pub fn ledger(
     proofs: &[ProofRow],
     today: NaiveDate,
 ) -> Ledger {
-    let mut ledger = Ledger::new();
+    ledger_from(missions, members, proofs, today, NaiveDate::MIN)
+}
+
+/// The same counts as [`ledger`] on the days from `from` (a Monday, or
+/// `NaiveDate::MIN`) on: weeks are whole from a Monday, so the days before it
+/// are not needed, except the done proofs of ONCE missions still open then
+/// (an obligation met earlier is not owed again).
+pub fn ledger_from(
+    missions: &[MissionSpan],
+    members: &HashMap<Uuid, Vec<Span>>,
+    proofs: &[ProofRow],
+    today: NaiveDate,
+    from: NaiveDate,
+) -> Ledger {
+    debug_assert!(from == NaiveDate::MIN || from == week_start(from));
+    let mut ledger = Sheet {
+        ledger: Ledger::new(),
+        from,
+    };
     let mut by_key: HashMap<(Uuid, Uuid), Vec<&ProofRow>> = HashMap::new();
     for p in proofs {
         by_key.entry((p.mission, p.member)).or_default().push(p);
@@ -322,7 +367,174 @@ pub fn ledger(
             }
         }
     }
-    ledger
+    ledger.ledger
+}
+
+/// What a seal keeps: counts per member and day, and per (mission, member),
+/// of the days in [from, until), by the one rule ([`ledger_from`], mission by
+/// mission). `proofs` must hold the rows of those days and the earlier done
+/// proofs of ONCE missions still open at `from`.
+pub type SealCounts = (
+    HashMap<Uuid, BTreeMap<NaiveDate, Counts>>,
+    HashMap<(Uuid, Uuid), Counts>,
+);
+
+pub fn seal_counts(
+    missions: &[MissionSpan],
+    members: &HashMap<Uuid, Vec<Span>>,
+    proofs: &[ProofRow],
+    today: NaiveDate,
+    (from, until): (NaiveDate, NaiveDate),
+) -> SealCounts {
+    let mut by_mission: HashMap<Uuid, Vec<ProofRow>> = HashMap::new();
+    for p in proofs {
+        by_mission.entry(p.mission).or_default().push(*p);
+    }
+    let mut days: HashMap<Uuid, BTreeMap<NaiveDate, Counts>> = HashMap::new();
+    let mut per_mission: HashMap<(Uuid, Uuid), Counts> = HashMap::new();
+    for m in missions {
+        let rows = by_mission.remove(&m.id).unwrap_or_default();
+        let l = ledger_from(std::slice::from_ref(m), members, &rows, today, from);
+        for (member, by_day) in l {
+            for (day, c) in by_day.range(..until) {
+                days.entry(member)
+                    .or_default()
+                    .entry(*day)
+                    .or_default()
+                    .add(c);
+                per_mission.entry((m.id, member)).or_default().add(c);
+            }
+        }
+    }
+    (days, per_mission)
+}
+
+/// [a, b] as leading days up to a Monday, whole Monday–Sunday weeks (their
+/// Mondays), and trailing days: how kept counts are read and summed.
+pub fn split(
+    a: NaiveDate,
+    b: NaiveDate,
+) -> (Vec<(NaiveDate, NaiveDate)>, Option<(NaiveDate, NaiveDate)>) {
+    let mut days = Vec::new();
+    if a > b {
+        return (days, None);
+    }
+    let first_monday = if a == week_start(a) {
+        a
+    } else {
+        week_start(a) + Duration::days(7)
+    };
+    // The Monday after the last whole week.
+    let end_monday = week_start(b + Duration::days(1));
+    if first_monday >= end_monday {
+        days.push((a, b));
+        return (days, None);
+    }
+    if a < first_monday {
+        days.push((a, first_monday - Duration::days(1)));
+    }
+    if end_monday <= b {
+        days.push((end_monday, b));
+    }
+    (days, Some((first_monday, end_monday - Duration::days(7))))
+}
+
+/// Counts read back: the kept days before `until` (per member: days and
+/// weeks read, totals of every kept day) and the live ledger from `until` on.
+pub struct View<'a> {
+    pub until: NaiveDate,
+    /// The first day anything can count (the earliest mission's start).
+    pub origin: NaiveDate,
+    pub days: &'a HashMap<Uuid, BTreeMap<NaiveDate, Counts>>,
+    pub weeks: &'a HashMap<Uuid, BTreeMap<NaiveDate, Counts>>,
+    pub totals: &'a HashMap<Uuid, Counts>,
+    pub live: &'a Ledger,
+}
+
+impl View<'_> {
+    /// A member's counts over [a, b], and whether any row counted.
+    pub fn sum(&self, member: &Uuid, a: NaiveDate, b: NaiveDate) -> (Counts, bool) {
+        let mut c = Counts::default();
+        let mut any = false;
+        if b >= self.until
+            && let Some(days) = self.live.get(member)
+        {
+            let from = a.max(self.until);
+            if from <= b {
+                for (_, v) in days.range(from..=b) {
+                    c.add(v);
+                    any = true;
+                }
+            }
+        }
+        let Some(last_kept) = self.until.pred_opt() else {
+            return (c, any);
+        };
+        let last = b.min(last_kept);
+        if a > last {
+            return (c, any);
+        }
+        if a <= self.origin && last == last_kept {
+            if let Some(t) = self.totals.get(member) {
+                c.add(t);
+                any = true;
+            }
+            return (c, any);
+        }
+        let (days, weeks) = split(a, last);
+        for (d0, d1) in days {
+            if let Some(days) = self.days.get(member) {
+                for (_, v) in days.range(d0..=d1) {
+                    c.add(v);
+                    any = true;
+                }
+            }
+        }
+        if let (Some((w0, w1)), Some(weeks)) = (weeks, self.weeks.get(member)) {
+            for (_, v) in weeks.range(w0..=w1) {
+                c.add(v);
+                any = true;
+            }
+        }
+        (c, any)
+    }
+}
+
+/// The kept rows that [`View::sum`] over each range will read: day ranges and
+/// week ranges (Mondays), before `until`; ranges from `origin` to the seal
+/// read only the totals.
+pub fn kept_ranges(
+    ranges: &[(NaiveDate, NaiveDate)],
+    origin: NaiveDate,
+    until: NaiveDate,
+) -> (Vec<(NaiveDate, NaiveDate)>, Vec<(NaiveDate, NaiveDate)>) {
+    let (mut days, mut weeks) = (Vec::new(), Vec::new());
+    let Some(last_kept) = until.pred_opt() else {
+        return (days, weeks);
+    };
+    for &(a, b) in ranges {
+        let last = b.min(last_kept);
+        if a > last || (a <= origin && last == last_kept) {
+            continue;
+        }
+        let (d, w) = split(a, last);
+        days.extend(d);
+        weeks.extend(w);
+    }
+    (merge(days), merge(weeks))
+}
+
+/// Sorted ranges with overlapping or touching ones joined.
+fn merge(mut ranges: Vec<(NaiveDate, NaiveDate)>) -> Vec<(NaiveDate, NaiveDate)> {
+    ranges.sort();
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for (a, b) in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last.1 + Duration::days(7) => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
 }
 
 /// Sum of a member's counts over [from, to].
@@ -570,5 +782,229 @@ mod tests {
         );
         assert_eq!(team_rate([None, None]), None);
         assert_eq!(team_rate([Some(1.0), None, Some(0.5)]), Some(0.75));
+    }
+
+    mod sealed {
+        //! Kept counts (sealed in two steps, at two different "todays") plus
+        //! the live ledger equal the whole ledger, for any history.
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        const BASE: &str = "2026-01-05"; // a Monday
+
+        fn at(n: i64) -> NaiveDate {
+            BASE.parse::<NaiveDate>().expect("date") + Duration::days(n)
+        }
+
+        #[derive(Debug, Clone)]
+        struct History {
+            missions: Vec<MissionSpan>,
+            members: HashMap<Uuid, Vec<Span>>,
+            proofs: Vec<ProofRow>,
+            today: NaiveDate,
+            seals: (NaiveDate, NaiveDate),
+            ranges: Vec<(NaiveDate, NaiveDate)>,
+        }
+
+        type RawMission = (bool, i32, i64, Option<i64>);
+        type RawProof = (usize, usize, i64, bool);
+
+        fn history(
+            raw_missions: Vec<RawMission>,
+            raw_members: Vec<(i64, Option<i64>)>,
+            raw_proofs: Vec<RawProof>,
+            today: i64,
+            seals: (i64, i64),
+            ranges: Vec<(i64, i64)>,
+        ) -> History {
+            let today = at(today);
+            let missions: Vec<MissionSpan> = raw_missions
+                .into_iter()
+                .map(|(once, n, start, len)| MissionSpan {
+                    id: Uuid::now_v7(),
+                    kind: if once { Kind::Once } else { Kind::Repeat },
+                    times_per_week: n,
+                    start: at(start).min(today),
+                    closed_on: len
+                        .map(|l| (at(start) + Duration::days(l)).min(today))
+                        .filter(|c| *c < today),
+                })
+                .collect();
+            let ids: Vec<Uuid> = raw_members.iter().map(|_| Uuid::now_v7()).collect();
+            let members: HashMap<Uuid, Vec<Span>> = ids
+                .iter()
+                .zip(&raw_members)
+                .map(|(id, (from, len))| {
+                    let from = at(*from).min(today);
+                    let to = len.map(|l| from + Duration::days(l)).filter(|t| *t < today);
+                    (*id, vec![Span { from, to }])
+                })
+                .collect();
+            // Only proofs the product would take: on an active day of the
+            // mission, by a member then, within the weekly slots, one per
+            // ONCE mission, one a day.
+            let mut proofs: Vec<ProofRow> = Vec::new();
+            for (mi, who, day, done) in raw_proofs {
+                let m = &missions[mi % missions.len()];
+                let member = ids[who % ids.len()];
+                let day = at(day);
+                let open = day >= m.start
+                    && day <= today
+                    && m.closed_on.is_none_or(|c| day <= c)
+                    && members[&member].iter().any(|s| s.contains(day));
+                let mine = |p: &&ProofRow| p.mission == m.id && p.member == member;
+                let taken = match m.kind {
+                    Kind::Once => proofs.iter().filter(mine).count() > 0,
+                    Kind::Repeat => {
+                        proofs.iter().filter(mine).any(|p| p.day == day)
+                            || proofs
+                                .iter()
+                                .filter(mine)
+                                .filter(|p| week_start(p.day) == week_start(day))
+                                .count() as i32
+                                >= m.times_per_week
+                    }
+                };
+                if open && !taken {
+                    proofs.push(ProofRow {
+                        id: Uuid::now_v7(),
+                        mission: m.id,
+                        member,
+                        day,
+                        done,
+                        at: moing_common::clock::now(),
+                    });
+                }
+            }
+            let this_week = week_start(today);
+            let s1 = week_start(at(seals.0)).min(this_week);
+            let s2 = week_start(at(seals.1)).min(this_week).max(s1);
+            History {
+                missions,
+                members,
+                proofs,
+                today,
+                seals: (s1, s2),
+                ranges: ranges
+                    .into_iter()
+                    .map(|(a, len)| (at(a), (at(a) + Duration::days(len)).min(today)))
+                    .filter(|(a, b)| a <= b)
+                    .collect(),
+            }
+        }
+
+        /// What the store hands a seal or a live count from `from`: rows of
+        /// the days [from, until), and earlier rows of ONCE missions open then.
+        fn rows_for(h: &History, from: NaiveDate, until: NaiveDate) -> Vec<ProofRow> {
+            h.proofs
+                .iter()
+                .filter(|p| {
+                    let m = h.missions.iter().find(|m| m.id == p.mission);
+                    (p.day >= from && p.day < until)
+                        || m.is_some_and(|m| {
+                            m.kind == Kind::Once
+                                && m.start < from
+                                && m.closed_on.is_none_or(|c| c >= from)
+                                && p.day < from
+                        })
+                })
+                .copied()
+                .collect()
+        }
+
+        fn strategy() -> impl Strategy<Value = History> {
+            (
+                prop::collection::vec(
+                    (
+                        any::<bool>(),
+                        1..=7i32,
+                        0..50i64,
+                        prop::option::of(0..30i64),
+                    ),
+                    1..5,
+                ),
+                prop::collection::vec((0..50i64, prop::option::of(0..40i64)), 1..5),
+                prop::collection::vec(
+                    (0..8usize, 0..8usize, 0..70i64, prop::bool::weighted(0.8)),
+                    0..120,
+                ),
+                20..70i64,
+                (0..70i64, 0..70i64),
+                prop::collection::vec((-10..70i64, 0..80i64), 1..6),
+            )
+                .prop_map(|(m, mem, p, today, seals, ranges)| {
+                    history(m, mem, p, today, seals, ranges)
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+            #[test]
+            fn kept_plus_live_equals_the_whole_ledger(h in strategy()) {
+                let origin = h.missions.iter().map(|m| m.start).min().unwrap_or(h.today);
+                let (s1, s2) = h.seals;
+                let first = week_start(origin).min(s1);
+                // Seal 1 on its own day (a "today" after s1), seal 2 later.
+                let (mut days, mut per_mission) = seal_counts(
+                    &h.missions, &h.members, &rows_for(&h, first, s1), s1.max(h.today - Duration::days(3)).max(s1), (first, s1));
+                let (days2, per_mission2) = seal_counts(
+                    &h.missions, &h.members, &rows_for(&h, s1, s2), h.today, (s1, s2));
+                for (m, d) in days2 {
+                    for (day, c) in d {
+                        days.entry(m).or_default().entry(day).or_default().add(&c);
+                    }
+                }
+                for (k, c) in per_mission2 {
+                    per_mission.entry(k).or_default().add(&c);
+                }
+                let mut weeks: HashMap<Uuid, BTreeMap<NaiveDate, Counts>> = HashMap::new();
+                let mut totals: HashMap<Uuid, Counts> = HashMap::new();
+                for (m, d) in &days {
+                    for (day, c) in d {
+                        prop_assert!(*day < s2, "nothing kept from the open weeks");
+                        prop_assert_eq!(c.pending, 0);
+                        weeks.entry(*m).or_default().entry(week_start(*day)).or_default().add(c);
+                        totals.entry(*m).or_default().add(c);
+                    }
+                }
+                let live_rows = rows_for(&h, s2, NaiveDate::MAX);
+                let live = ledger_from(&h.missions, &h.members, &live_rows, h.today, s2);
+                let whole = ledger(&h.missions, &h.members, &h.proofs, h.today);
+                let view = View { until: s2, origin, days: &days, weeks: &weeks, totals: &totals, live: &live };
+                let mut ranges = h.ranges.clone();
+                ranges.push((origin - Duration::days(5), h.today));
+                ranges.push((s2, h.today));
+                for member in h.members.keys() {
+                    for &(a, b) in &ranges {
+                        prop_assert_eq!(view.sum(member, a, b).0, sum(whole.get(member), a, b), "member range {:?}", (a, b));
+                    }
+                }
+                // What the kept ranges name is all a view reads.
+                let (dr, wr) = kept_ranges(&ranges, origin, s2);
+                let only = |all: &HashMap<Uuid, BTreeMap<NaiveDate, Counts>>, rs: &[(NaiveDate, NaiveDate)]| {
+                    all.iter().map(|(m, d)| (*m, d.iter().filter(|(day, _)| rs.iter().any(|(a, b)| *day >= a && *day <= b)).map(|(k, v)| (*k, *v)).collect())).collect::<HashMap<Uuid, BTreeMap<NaiveDate, Counts>>>()
+                };
+                let (d_read, w_read) = (only(&days, &dr), only(&weeks, &wr));
+                let narrow = View { days: &d_read, weeks: &w_read, ..view };
+                for member in h.members.keys() {
+                    for &(a, b) in &ranges {
+                        prop_assert_eq!(narrow.sum(member, a, b).0, sum(whole.get(member), a, b));
+                    }
+                }
+                // Per mission (the standings' totals).
+                for m in &h.missions {
+                    let mine: Vec<ProofRow> = h.proofs.iter().filter(|p| p.mission == m.id).copied().collect();
+                    let whole = ledger(std::slice::from_ref(m), &h.members, &mine, h.today);
+                    let live_mine: Vec<ProofRow> = live_rows.iter().filter(|p| p.mission == m.id).copied().collect();
+                    let live = ledger_from(std::slice::from_ref(m), &h.members, &live_mine, h.today, s2);
+                    for member in h.members.keys() {
+                        let mut got = per_mission.get(&(m.id, *member)).copied().unwrap_or_default();
+                        got.add(&sum(live.get(member), s2, h.today));
+                        prop_assert_eq!(got, sum(whole.get(member), NaiveDate::MIN, h.today));
+                    }
+                }
+            }
+        }
     }
 }

@@ -24,10 +24,14 @@ use crate::{
     access::spans,
     domain::{
         Kind, Mission,
-        progress::{Ledger, MissionSpan, ProofRow, Span, buckets, ledger, standing, sum},
+        progress::{
+            Counts, Ledger, MissionSpan, ProofRow, Span, View, buckets, kept_ranges, ledger_from,
+            standing,
+        },
         tz, week_start,
     },
     error::MissionError,
+    store::aggregates::Kept,
 };
 
 /// At most this many series per call, and buckets per series.
@@ -185,7 +189,7 @@ fn read_from(
 /// id order, with their totals over [from, to].
 fn members_pb(
     roster: &HashMap<Uuid, Vec<Span>>,
-    ledger: &Ledger,
+    view: &View<'_>,
     (from, to): (NaiveDate, NaiveDate),
     include_former: bool,
 ) -> Vec<pb::MemberProgress> {
@@ -203,7 +207,7 @@ fn members_pb(
                 .map(span_pb)
                 .collect(),
             active: spans.iter().any(|s| s.to.is_none()),
-            totals: Some(counts_pb(sum(ledger.get(id), from, to))),
+            totals: Some(counts_pb(view.sum(id, from, to).0)),
         })
         .collect();
     members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
@@ -215,20 +219,21 @@ fn series_pb(
     specs: &[Spec],
     member_ids: &[Uuid],
     roster: &HashMap<Uuid, Vec<Span>>,
-    ledger: &Ledger,
+    view: &View<'_>,
 ) -> Vec<pb::ProgressSeries> {
     let bucket = |b0: NaiveDate, b1: NaiveDate| pb::ProgressBucket {
         start: Some(date(b0)),
         end: Some(date(b1)),
         members: member_ids
             .iter()
-            .filter(|id| {
-                roster.get(id).is_some_and(|spans| overlaps(spans, b0, b1))
-                    || ledger.get(id).is_some_and(|d| d.range(b0..=b1).count() > 0)
-            })
-            .map(|id| pb::MemberCounts {
-                member_id: id.to_string(),
-                counts: Some(counts_pb(sum(ledger.get(id), b0, b1))),
+            .filter_map(|id| {
+                let (counts, any) = view.sum(id, b0, b1);
+                (any || roster.get(id).is_some_and(|spans| overlaps(spans, b0, b1))).then(|| {
+                    pb::MemberCounts {
+                        member_id: id.to_string(),
+                        counts: Some(counts_pb(counts)),
+                    }
+                })
             })
             .collect(),
     };
@@ -258,6 +263,8 @@ struct Boards<'a> {
     leader: Option<Uuid>,
     today: NaiveDate,
     now: DateTime<Utc>,
+    /// The seal's Monday and the kept totals per (mission, member), when kept.
+    sealed: Option<(NaiveDate, &'a HashMap<(Uuid, Uuid), Counts>)>,
 }
 
 impl Boards<'_> {
@@ -273,7 +280,13 @@ impl Boards<'_> {
                 .get(&(m.id, *member))
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
-            let s = standing(m, spans, rows, self.now);
+            let sealed = self.sealed.map(|(until, kept)| {
+                (
+                    until,
+                    kept.get(&(m.id, *member)).copied().unwrap_or_default(),
+                )
+            });
+            let s = standing(m, spans, rows, self.now, sealed);
             let p = progress_pb(m, &s);
             if p.period_complete {
                 done_members += 1;
@@ -333,17 +346,71 @@ impl Missions {
         let missions = self.store.missions(team, None).await?;
         let mission_spans: Vec<MissionSpan> =
             missions.iter().map(|m| MissionSpan::of(m, now)).collect();
-        let first = read_from(&specs, from, today, &mission_spans);
-        let rows = self.store.team_rows(team, first, today).await?;
+
+        // Closed weeks come kept (sealed first if the week turned); the open
+        // week is counted from its own rows.
+        let until = week_start(today);
+        let origin = mission_spans.iter().map(|m| m.start).min().unwrap_or(until);
+        let mut ranges: Vec<(NaiveDate, NaiveDate)> = vec![(from, to)];
+        ranges.extend(specs.iter().flat_map(|s| buckets(s.week, s.from, s.to)));
+        let (day_ranges, week_ranges) = kept_ranges(&ranges, origin, until);
+        let active_ids: Vec<Uuid> = missions.iter().filter(|m| !m.ended).map(|m| m.id).collect();
+        let mut kept = self
+            .store
+            .kept(team, until, &day_ranges, &week_ranges, &active_ids)
+            .await?;
+        if kept.is_none() {
+            self.reseal(team, &mission_spans, &roster, today, now)
+                .await?;
+            kept = self
+                .store
+                .kept(team, until, &day_ranges, &week_ranges, &active_ids)
+                .await?;
+        }
+        let (rows, live_from) = match &kept {
+            Some(_) => {
+                let mut rows = self.store.team_rows(team, until, today).await?;
+                let once: Vec<Uuid> = missions
+                    .iter()
+                    .zip(&mission_spans)
+                    .filter(|(m, s)| {
+                        s.kind == Kind::Once
+                            && s.start < until
+                            && (!m.ended || s.closed_on.is_none_or(|c| c >= until))
+                    })
+                    .map(|(m, _)| m.id)
+                    .collect();
+                rows.extend(self.store.rows_before(team, &once, until).await?);
+                (rows, until)
+            }
+            // Someone unsealed meanwhile: count this answer from the rows.
+            None => {
+                let first = read_from(&specs, from, today, &mission_spans);
+                (
+                    self.store.team_rows(team, first, today).await?,
+                    NaiveDate::MIN,
+                )
+            }
+        };
         let (points, updated) = self.store.team_score(team).await?;
 
-        let ledger: Ledger = ledger(&mission_spans, &roster, &rows, today);
-        let members = members_pb(&roster, &ledger, (from, to), r.include_former_members);
+        let live: Ledger = ledger_from(&mission_spans, &roster, &rows, today, live_from);
+        let empty = Kept::default();
+        let k = kept.as_ref().unwrap_or(&empty);
+        let view = View {
+            until: live_from,
+            origin,
+            days: &k.days,
+            weeks: &k.weeks,
+            totals: &k.totals,
+            live: &live,
+        };
+        let members = members_pb(&roster, &view, (from, to), r.include_former_members);
         let member_ids: Vec<Uuid> = members
             .iter()
             .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
             .collect();
-        let series = series_pb(&specs, &member_ids, &roster, &ledger);
+        let series = series_pb(&specs, &member_ids, &roster, &view);
 
         // Active missions, newest first, with every active member's standing.
         let mut boards = Boards {
@@ -357,6 +424,7 @@ impl Missions {
             leader: Uuid::parse_str(&summary.leader_member_id).ok(),
             today,
             now,
+            sealed: kept.as_ref().map(|k| (live_from, &k.missions)),
         };
         for p in &rows {
             boards

@@ -56,7 +56,7 @@ impl Missions {
             from: joined.unwrap_or(NaiveDate::MIN),
             to: None,
         }];
-        Ok(progress_pb(m, &standing(m, &spans, &rows, now)))
+        Ok(progress_pb(m, &standing(m, &spans, &rows, now, None)))
     }
 
     /// A mission as `member` sees it, with their progress and the team's.

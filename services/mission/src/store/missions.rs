@@ -125,6 +125,9 @@ impl Store {
                 .bind(m.id)
                 .execute(&mut *tx)
                 .await?;
+            if changed.iter().any(|f| f == "times_per_week") {
+                super::aggregates::unseal_team(&mut tx, m.team_id).await?;
+            }
             self.outbox
                 .enqueue(
                     &mut tx,

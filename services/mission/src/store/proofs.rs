@@ -103,6 +103,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             if done.rows_affected() == 1 {
+                super::aggregates::unseal_for_proof(&mut tx, p.id).await?;
                 let event = Payload::ProofDeleted(ProofDeleted {
                     proof_id: p.id.to_string(),
                     mission_id: p.mission_id.to_string(),

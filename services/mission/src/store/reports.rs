@@ -127,6 +127,9 @@ impl Store {
             if !shared::review(&mut tx, kind.as_str(), id, team, remove, moing_common::clock::now()).await? {
                 return Err(MissionError::ReviewNotPending);
             }
+            if remove && kind == ContentKind::Proof {
+                super::aggregates::unseal_for_proof(&mut tx, id).await?;
+            }
             self.outbox
                 .enqueue(
                     &mut tx,

@@ -1,0 +1,384 @@
+//! The goal board's kept counts (migration `progress_aggregates`): closed weeks
+//! counted once and stored per member and day, per member and week, per member,
+//! and per mission and member, so a board reads a bounded number of rows
+//! whatever the team's history. The counting itself is `domain::progress`
+//! (one rule); this module only stores and reads its output.
+//!
+//! Consistency: a seal is stored only if the team's `progress_seal` row still
+//! has the version and `sealed_until` the sealer read (checked under its row
+//! lock), and every change to a sealed day clears the seal in the change's own
+//! transaction ([`unseal_for_proof`]), so stored counts always equal a
+//! recomputation from the source rows.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{MySql, MySqlConnection, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::{Store, progress_row};
+use crate::{
+    domain::{
+        progress::{Counts, ProofRow},
+        week_start,
+    },
+    error::MissionError,
+};
+
+/// A team's seal: days before `until` are kept (None: nothing kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seal {
+    pub until: Option<NaiveDate>,
+    pub version: i64,
+}
+
+/// What a seal stores: counts per member and day, and per mission and member,
+/// of the days in [from, until).
+#[derive(Debug, Default)]
+pub struct NewSeal {
+    pub days: HashMap<Uuid, BTreeMap<NaiveDate, Counts>>,
+    pub missions: HashMap<(Uuid, Uuid), Counts>,
+}
+
+/// Kept counts read for one answer.
+#[derive(Debug, Default, Clone)]
+pub struct Kept {
+    /// Per member: days read (the ranges asked).
+    pub days: HashMap<Uuid, BTreeMap<NaiveDate, Counts>>,
+    /// Per member: weeks read (Mondays of the ranges asked).
+    pub weeks: HashMap<Uuid, BTreeMap<NaiveDate, Counts>>,
+    /// Per member: every kept day.
+    pub totals: HashMap<Uuid, Counts>,
+    /// Per (mission, member): every kept day, for the missions asked.
+    pub missions: HashMap<(Uuid, Uuid), Counts>,
+}
+
+fn counts(r: &sqlx::mysql::MySqlRow) -> Result<Counts, sqlx::Error> {
+    Ok(Counts {
+        done: r.try_get("done")?,
+        required: r.try_get("required")?,
+        skipped: r.try_get("skipped")?,
+        pending: 0,
+    })
+}
+
+/// Pushes `(col BETWEEN a AND b) OR …` for the ranges.
+fn push_ranges(q: &mut QueryBuilder<MySql>, col: &str, ranges: &[(NaiveDate, NaiveDate)]) {
+    q.push(" AND (");
+    for (i, (a, b)) in ranges.iter().enumerate() {
+        if i > 0 {
+            q.push(" OR ");
+        }
+        q.push(format!("{col} BETWEEN "));
+        q.push_bind(*a);
+        q.push(" AND ");
+        q.push_bind(*b);
+    }
+    q.push(")");
+}
+
+/// Clears a team's seal when a change touches a sealed day; in the change's
+/// transaction. `proof` names the proof whose day it is.
+pub async fn unseal_for_proof(conn: &mut MySqlConnection, proof: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE progress_seal s JOIN proof p ON p.team_id = s.team_id \
+         SET s.sealed_until = NULL, s.version = s.version + 1 \
+         WHERE p.id = ? AND s.sealed_until > p.day",
+    )
+    .bind(proof)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Clears a team's seal in a change's transaction: a new weekly target changes
+/// how the mission's past weeks count (the rule counts every week by the
+/// mission's target). A deadline can only move into the future, which no
+/// closed week depends on.
+pub async fn unseal_team(conn: &mut MySqlConnection, team: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE progress_seal SET sealed_until = NULL, version = version + 1 \
+         WHERE team_id = ? AND sealed_until IS NOT NULL",
+    )
+    .bind(team)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// A team's seal (a fresh one when the team has none yet).
+    pub async fn seal(&self, team: Uuid) -> Result<Seal, MissionError> {
+        let row = sqlx::query("SELECT sealed_until, version FROM progress_seal WHERE team_id = ?")
+            .bind(team)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Seal {
+                until: r.try_get("sealed_until")?,
+                version: r.try_get("version")?,
+            },
+            None => Seal {
+                until: None,
+                version: 0,
+            },
+        })
+    }
+
+    /// Clears a team's seal (all of them with None): the next read recounts
+    /// from the proof rows. The rebuild command and a clock moved back use it.
+    pub async fn unseal(&self, team: Option<Uuid>) -> Result<u64, MissionError> {
+        let done = sqlx::query(
+            "UPDATE progress_seal SET sealed_until = NULL, version = version + 1 WHERE (? IS NULL OR team_id = ?)",
+        )
+        .bind(team)
+        .bind(team)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Teams that have proofs or missions (for the rebuild command).
+    pub async fn teams(&self) -> Result<Vec<Uuid>, MissionError> {
+        Ok(sqlx::query_scalar("SELECT DISTINCT team_id FROM mission")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Stores the counts of [seen.until or the beginning, until) if the seal is
+    /// still `seen`; false (nothing stored) when someone sealed or unsealed
+    /// meanwhile.
+    pub async fn store_seal(
+        &self,
+        team: Uuid,
+        seen: Seal,
+        until: NaiveDate,
+        new: &NewSeal,
+        now: DateTime<Utc>,
+    ) -> Result<bool, MissionError> {
+        moing_common::transaction!("mission.store_seal", Result<bool, MissionError>, {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("INSERT IGNORE INTO progress_seal (team_id, sealed_until, version) VALUES (?, NULL, 0)")
+                .bind(team)
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query(
+                "SELECT sealed_until, version FROM progress_seal WHERE team_id = ? FOR UPDATE",
+            )
+            .bind(team)
+            .fetch_one(&mut *tx)
+            .await?;
+            let now_seal = Seal {
+                until: row.try_get("sealed_until")?,
+                version: row.try_get("version")?,
+            };
+            if now_seal != seen {
+                return Ok(false);
+            }
+            if seen.until.is_none() {
+                for table in ["progress_day", "progress_week", "progress_member", "progress_mission"] {
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE team_id = ?")))
+                        .bind(team)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            write_seal(&mut tx, team, new).await?;
+            sqlx::query("UPDATE progress_seal SET sealed_until = ?, sealed_at = ? WHERE team_id = ?")
+                .bind(until)
+                .bind(now.naive_utc())
+                .bind(team)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(true)
+        })
+    }
+
+    /// The kept counts a request needs, if the team is sealed up to `until`:
+    /// day rows in `day_ranges`, week rows in `week_ranges` (Mondays), every
+    /// member's total, and the totals of `missions` per member. One snapshot
+    /// (a read-only transaction), so an unseal never shows half.
+    pub async fn kept(
+        &self,
+        team: Uuid,
+        until: NaiveDate,
+        day_ranges: &[(NaiveDate, NaiveDate)],
+        week_ranges: &[(NaiveDate, NaiveDate)],
+        missions: &[Uuid],
+    ) -> Result<Option<Kept>, MissionError> {
+        let mut tx = self.pool.begin().await?;
+        let sealed: Option<Option<NaiveDate>> =
+            sqlx::query_scalar("SELECT sealed_until FROM progress_seal WHERE team_id = ?")
+                .bind(team)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if sealed.flatten() != Some(until) {
+            return Ok(None);
+        }
+        let mut kept = Kept::default();
+        for r in sqlx::query(
+            "SELECT member_id, done, required, skipped FROM progress_member WHERE team_id = ?",
+        )
+        .bind(team)
+        .fetch_all(&mut *tx)
+        .await?
+        {
+            kept.totals.insert(r.try_get("member_id")?, counts(&r)?);
+        }
+        if !missions.is_empty() {
+            let mut q = QueryBuilder::<MySql>::new(
+                "SELECT mission_id, member_id, done, required, skipped FROM progress_mission WHERE team_id = ",
+            );
+            q.push_bind(team);
+            q.push(" AND mission_id IN (");
+            let mut sep = q.separated(", ");
+            for m in missions {
+                sep.push_bind(*m);
+            }
+            q.push(")");
+            for r in q.build().fetch_all(&mut *tx).await? {
+                kept.missions.insert(
+                    (r.try_get("mission_id")?, r.try_get("member_id")?),
+                    counts(&r)?,
+                );
+            }
+        }
+        for (table, col, ranges, into) in [
+            ("progress_day", "day", day_ranges, &mut kept.days),
+            ("progress_week", "week", week_ranges, &mut kept.weeks),
+        ] {
+            if ranges.is_empty() {
+                continue;
+            }
+            let mut q = QueryBuilder::<MySql>::new(format!(
+                "SELECT {col} AS d, member_id, done, required, skipped FROM {table} WHERE team_id = "
+            ));
+            q.push_bind(team);
+            push_ranges(&mut q, col, ranges);
+            for r in q.build().fetch_all(&mut *tx).await? {
+                into.entry(r.try_get("member_id")?)
+                    .or_default()
+                    .insert(r.try_get::<NaiveDate, _>("d")?, counts(&r)?);
+            }
+        }
+        tx.commit().await?;
+        Ok(Some(kept))
+    }
+
+    /// Live proofs and skips of `missions` with `day` before `before` (the
+    /// earlier proofs of ONCE missions still open at a seal), minus removed ones.
+    pub async fn rows_before(
+        &self,
+        team: Uuid,
+        missions: &[Uuid],
+        before: NaiveDate,
+    ) -> Result<Vec<ProofRow>, MissionError> {
+        if missions.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut q = QueryBuilder::<MySql>::new(
+            "SELECT id, mission_id, member_id, day, status, created_at FROM proof \
+             WHERE deleted_at IS NULL AND team_id = ",
+        );
+        q.push_bind(team);
+        q.push(" AND day < ");
+        q.push_bind(before);
+        q.push(" AND mission_id IN (");
+        let mut sep = q.separated(", ");
+        for m in missions {
+            sep.push_bind(*m);
+        }
+        q.push(") AND NOT EXISTS (SELECT 1 FROM content_moderation c WHERE c.kind = 'PROOF' AND c.content_id = proof.id AND c.state = 'REMOVED')");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(progress_row).collect()
+    }
+}
+
+/// Inserts a seal's rows and adds them to the running totals.
+async fn write_seal(
+    conn: &mut MySqlConnection,
+    team: Uuid,
+    new: &NewSeal,
+) -> Result<(), sqlx::Error> {
+    let mut days = Vec::new();
+    let mut weeks: BTreeMap<(NaiveDate, Uuid), Counts> = BTreeMap::new();
+    let mut members: BTreeMap<Uuid, Counts> = BTreeMap::new();
+    for (member, by_day) in &new.days {
+        for (day, c) in by_day {
+            if *c == Counts::default() {
+                continue;
+            }
+            days.push((*day, *member, *c));
+            weeks.entry((week_start(*day), *member)).or_default().add(c);
+            members.entry(*member).or_default().add(c);
+        }
+    }
+    days.sort_by_key(|(d, m, _)| (*d, *m));
+    for chunk in days.chunks(500) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO progress_day (team_id, day, member_id, done, required, skipped) ",
+        );
+        q.push_values(chunk, |mut b, (d, m, c)| {
+            b.push_bind(team)
+                .push_bind(*d)
+                .push_bind(*m)
+                .push_bind(c.done)
+                .push_bind(c.required)
+                .push_bind(c.skipped);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let weeks: Vec<_> = weeks.into_iter().collect();
+    for chunk in weeks.chunks(500) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO progress_week (team_id, week, member_id, done, required, skipped) ",
+        );
+        q.push_values(chunk, |mut b, ((w, m), c)| {
+            b.push_bind(team)
+                .push_bind(*w)
+                .push_bind(*m)
+                .push_bind(c.done)
+                .push_bind(c.required)
+                .push_bind(c.skipped);
+        });
+        q.build().execute(&mut *conn).await?;
+    }
+    let members: Vec<_> = members.into_iter().collect();
+    for chunk in members.chunks(500) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO progress_member (team_id, member_id, done, required, skipped) ",
+        );
+        q.push_values(chunk, |mut b, (m, c)| {
+            b.push_bind(team)
+                .push_bind(*m)
+                .push_bind(c.done)
+                .push_bind(c.required)
+                .push_bind(c.skipped);
+        });
+        q.push(" ON DUPLICATE KEY UPDATE done = done + VALUES(done), required = required + VALUES(required), skipped = skipped + VALUES(skipped)");
+        q.build().execute(&mut *conn).await?;
+    }
+    let mut missions: Vec<_> = new
+        .missions
+        .iter()
+        .filter(|(_, c)| **c != Counts::default())
+        .collect();
+    missions.sort_by_key(|(k, _)| **k);
+    for chunk in missions.chunks(500) {
+        let mut q = QueryBuilder::<MySql>::new(
+            "INSERT INTO progress_mission (team_id, mission_id, member_id, done, required, skipped) ",
+        );
+        q.push_values(chunk, |mut b, ((mission, member), c)| {
+            b.push_bind(team)
+                .push_bind(*mission)
+                .push_bind(*member)
+                .push_bind(c.done)
+                .push_bind(c.required)
+                .push_bind(c.skipped);
+        });
+        q.push(" ON DUPLICATE KEY UPDATE done = done + VALUES(done), required = required + VALUES(required), skipped = skipped + VALUES(skipped)");
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
