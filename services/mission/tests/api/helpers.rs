@@ -20,6 +20,9 @@ pub struct TestApp {
     pub s3: S3Server,
     #[allow(dead_code)] // the progress bench backdates memberships through it
     pub moim_db: TestDb,
+    /// The mission service's settings (the rebuild command runs with them).
+    #[allow(dead_code)]
+    pub settings: moing_mission::config::Settings,
     _cluster: Cluster,
 }
 
@@ -66,6 +69,7 @@ pub async fn spawn_app() -> TestApp {
     settings.base.auth.service_token = tokens.service_token.clone();
     settings.base.services = BTreeMap::from([("moim".into(), cluster.endpoint("moim"))]);
     let layer = tokens.auth_layer(AccessPolicy::default());
+    let kept_settings = settings.clone();
     cluster
         .spawn("mission", |l, stop| {
             moing_mission::startup::run_with(settings, l, stop, layer)
@@ -94,6 +98,7 @@ pub async fn spawn_app() -> TestApp {
         db,
         s3,
         moim_db,
+        settings: kept_settings,
         _cluster: cluster,
     }
 }

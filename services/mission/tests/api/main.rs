@@ -1,6 +1,7 @@
 //! API tests of the mission service through the generated gRPC client, with the
 //! moim service in process for membership (real MariaDB for both).
 
+mod aggregates;
 mod concurrency;
 mod edges;
 mod fuzz;
