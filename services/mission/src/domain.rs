@@ -102,6 +102,9 @@ pub struct Mission {
     pub time_zone: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// REPEAT: earlier weekly targets, (Monday before which it held, target),
+    /// in date order (store: `mission_target`); empty when never changed.
+    pub targets: Vec<(NaiveDate, i32)>,
 }
 
 impl Mission {
@@ -173,6 +176,7 @@ impl NewMission {
             time_zone,
             created_at: now,
             updated_at: now,
+            targets: Vec::new(),
         }
     }
 }

@@ -66,6 +66,7 @@ fn mission(r: &MySqlRow) -> Result<Mission, MissionError> {
         time_zone: r.try_get("time_zone")?,
         created_at: utc(r.try_get("created_at")?),
         updated_at: utc(r.try_get("updated_at")?),
+        targets: Vec::new(),
     })
 }
 

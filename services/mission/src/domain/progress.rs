@@ -61,11 +61,14 @@ impl Span {
 }
 
 /// What the counting needs of a mission, in team-local days.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct MissionSpan {
     pub id: Uuid,
     pub kind: Kind,
+    /// The target of the current week and later.
     pub times_per_week: i32,
+    /// Earlier targets: (Monday before which it held, target), in date order.
+    pub targets: Vec<(NaiveDate, i32)>,
     /// Day it was created.
     pub start: NaiveDate,
     /// Last active day when it has closed (ended, or a ONCE deadline passed).
@@ -73,6 +76,14 @@ pub struct MissionSpan {
 }
 
 impl MissionSpan {
+    /// The weekly target of the week starting on Monday `week`.
+    pub fn target(&self, week: NaiveDate) -> i32 {
+        self.targets
+            .iter()
+            .find(|(until, _)| week < *until)
+            .map_or(self.times_per_week, |(_, n)| (*n).max(1))
+    }
+
     pub fn of(m: &Mission, now: DateTime<Utc>) -> Self {
         let zone = tz(&m.time_zone);
         let local = |t: DateTime<Utc>| t.with_timezone(&zone).date_naive();
@@ -86,6 +97,7 @@ impl MissionSpan {
             id: m.id,
             kind: m.kind,
             times_per_week: m.times_per_week.unwrap_or(1).max(1),
+            targets: m.targets.clone(),
             start: local(m.created_at),
             closed_on,
         }
@@ -297,7 +309,7 @@ impl Obligation<'_> {
                 c.required += 1;
             });
         }
-        let rest = m.times_per_week.min(days_in) - done.len() as i32;
+        let rest = m.target(week).min(days_in) - done.len() as i32;
         if let (true, Some(l)) = (rest > 0, last_in) {
             let left_then = self.spans.iter().any(|s| s.to == Some(l));
             let closed = l < today || m.closed_on == Some(l) || left_then;
@@ -586,6 +598,7 @@ mod tests {
             id,
             kind: Kind::Repeat,
             times_per_week: n,
+            targets: vec![],
             start: day(start),
             closed_on: closed.map(day),
         }
@@ -674,6 +687,7 @@ mod tests {
             id,
             kind: Kind::Once,
             times_per_week: 1,
+            targets: vec![],
             start: day(start),
             closed_on: closed.map(day),
         };
@@ -807,7 +821,7 @@ mod tests {
             ranges: Vec<(NaiveDate, NaiveDate)>,
         }
 
-        type RawMission = (bool, i32, i64, Option<i64>);
+        type RawMission = (bool, i32, i64, Option<i64>, Vec<(i64, i32)>);
         type RawProof = (usize, usize, i64, bool);
 
         fn history(
@@ -821,10 +835,20 @@ mod tests {
             let today = at(today);
             let missions: Vec<MissionSpan> = raw_missions
                 .into_iter()
-                .map(|(once, n, start, len)| MissionSpan {
+                .map(|(once, n, start, len, targets)| MissionSpan {
                     id: Uuid::now_v7(),
                     kind: if once { Kind::Once } else { Kind::Repeat },
                     times_per_week: n,
+                    // Earlier targets, each until a Monday, in date order.
+                    targets: {
+                        let mut t: Vec<(NaiveDate, i32)> = targets
+                            .into_iter()
+                            .map(|(w, n)| (week_start(at(w)), n))
+                            .collect();
+                        t.sort();
+                        t.dedup_by_key(|(w, _)| *w);
+                        t
+                    },
                     start: at(start).min(today),
                     closed_on: len
                         .map(|l| (at(start) + Duration::days(l)).min(today))
@@ -863,7 +887,7 @@ mod tests {
                                 .filter(mine)
                                 .filter(|p| week_start(p.day) == week_start(day))
                                 .count() as i32
-                                >= m.times_per_week
+                                >= m.target(week_start(day))
                     }
                 };
                 if open && !taken {
@@ -921,6 +945,7 @@ mod tests {
                         1..=7i32,
                         0..50i64,
                         prop::option::of(0..30i64),
+                        prop::collection::vec((0..70i64, 1..=7i32), 0..3),
                     ),
                     1..5,
                 ),

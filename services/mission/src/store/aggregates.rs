@@ -91,21 +91,6 @@ pub async fn unseal_for_proof(conn: &mut MySqlConnection, proof: Uuid) -> Result
     Ok(())
 }
 
-/// Clears a team's seal in a change's transaction: a new weekly target changes
-/// how the mission's past weeks count (the rule counts every week by the
-/// mission's target). A deadline can only move into the future, which no
-/// closed week depends on.
-pub async fn unseal_team(conn: &mut MySqlConnection, team: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE progress_seal SET sealed_until = NULL, version = version + 1 \
-         WHERE team_id = ? AND sealed_until IS NOT NULL",
-    )
-    .bind(team)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 impl Store {
     /// A team's seal (a fresh one when the team has none yet).
     pub async fn seal(&self, team: Uuid) -> Result<Seal, MissionError> {

@@ -1,6 +1,8 @@
 //! Missions: creation (at most 3 active REPEAT missions a team), edits, the
 //! end, and the reads behind mission lists and the reminders.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use moing_common::outbox::timestamp;
 use moing_proto::moing::{
@@ -12,7 +14,7 @@ use uuid::Uuid;
 
 use super::{Store, mission};
 use crate::{
-    domain::{EndReason, Kind, Mission},
+    domain::{EndReason, Kind, Mission, week_start},
     error::MissionError,
 };
 
@@ -80,7 +82,42 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(mission).transpose()
+        let Some(mut m) = row.as_ref().map(mission).transpose()? else {
+            return Ok(None);
+        };
+        if m.kind == Kind::Repeat {
+            m.targets = self
+                .targets(team, Some(id))
+                .await?
+                .remove(&id)
+                .unwrap_or_default();
+        }
+        Ok(Some(m))
+    }
+
+    /// Earlier weekly targets of a team's REPEAT missions (of one, when
+    /// given), per mission in date order.
+    async fn targets(
+        &self,
+        team: Uuid,
+        mission: Option<Uuid>,
+    ) -> Result<HashMap<Uuid, Vec<(NaiveDate, i32)>>, MissionError> {
+        let rows = sqlx::query(
+            "SELECT mission_id, until_week, times_per_week FROM mission_target \
+             WHERE team_id = ? AND (? IS NULL OR mission_id = ?) ORDER BY mission_id, until_week",
+        )
+        .bind(team)
+        .bind(mission)
+        .bind(mission)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: HashMap<Uuid, Vec<(NaiveDate, i32)>> = HashMap::new();
+        for r in rows {
+            out.entry(r.try_get("mission_id")?)
+                .or_default()
+                .push((r.try_get("until_week")?, r.try_get("times_per_week")?));
+        }
+        Ok(out)
     }
 
     /// The team's missions, newest first; `ended` filters by state when set.
@@ -104,7 +141,14 @@ impl Store {
             .fetch_all(&self.pool)
             .await?,
         };
-        rows.iter().map(mission).collect()
+        let mut missions: Vec<Mission> = rows.iter().map(mission).collect::<Result<_, _>>()?;
+        if missions.iter().any(|m| m.kind == Kind::Repeat) {
+            let mut targets = self.targets(team, None).await?;
+            for m in &mut missions {
+                m.targets = targets.remove(&m.id).unwrap_or_default();
+            }
+        }
+        Ok(missions)
     }
 
     pub async fn update(
@@ -115,6 +159,20 @@ impl Store {
     ) -> Result<(), MissionError> {
         moing_common::transaction!("mission.update", Result<(), MissionError>, {
             let mut tx = self.pool.begin().await?;
+            // A new weekly target applies from this week: the weeks before
+            // keep the one they had (the first of this week's edits).
+            let this_week = week_start(m.today(moing_common::clock::now()));
+            sqlx::query(
+                "INSERT INTO mission_target (team_id, mission_id, until_week, times_per_week) \
+                 SELECT team_id, id, ?, times_per_week FROM mission \
+                 WHERE id = ? AND kind = 'REPEAT' AND times_per_week <> ? \
+                 ON DUPLICATE KEY UPDATE times_per_week = mission_target.times_per_week",
+            )
+            .bind(this_week)
+            .bind(m.id)
+            .bind(m.times_per_week)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE mission SET title = ?, content = ?, rule = ?, deadline = ?, times_per_week = ?, updated_at = ? WHERE id = ? AND state = 'ACTIVE'")
                 .bind(&m.title)
                 .bind(&m.content)
@@ -125,9 +183,6 @@ impl Store {
                 .bind(m.id)
                 .execute(&mut *tx)
                 .await?;
-            if changed.iter().any(|f| f == "times_per_week") {
-                super::aggregates::unseal_team(&mut tx, m.team_id).await?;
-            }
             self.outbox
                 .enqueue(
                     &mut tx,

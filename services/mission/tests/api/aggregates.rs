@@ -535,3 +535,41 @@ fn kept_counts_equal_a_rebuild_after_random_operations() {
         panic!("{e}");
     }
 }
+
+/// UpdateMission's contract: a new weekly target applies from the current
+/// week; the weeks before keep theirs, kept or recounted.
+#[tokio::test]
+async fn a_new_weekly_target_leaves_past_weeks_alone() -> anyhow::Result<()> {
+    let app = spawn_app().await;
+    let past: Past = (
+        vec![(30, None); 5],
+        vec![(false, 3, 20, None)],
+        // Nobody proved anything: each closed week owes min(3, its days).
+        vec![],
+    );
+    let mut case = Case::seed(&app, &past).await?;
+    let before = case.read().await?;
+    case.apply(&Op::NewTarget(0, 7)).await?;
+    let after = case.read().await?;
+    let last_week = |r: &GetTeamProgressResponse| {
+        r.series[1]
+            .buckets
+            .iter()
+            .rev()
+            .nth(1)
+            .and_then(|b| b.members.first())
+            .and_then(|m| m.counts)
+            .map(|c| c.required)
+    };
+    anyhow::ensure!(last_week(&before) == Some(3), "{:?}", last_week(&before));
+    anyhow::ensure!(last_week(&after) == Some(3), "last week keeps 3 a week");
+    moing_mission::startup::rebuild_progress(app.settings.clone(), Some(case.team_id)).await?;
+    let rebuilt = case.read().await?;
+    anyhow::ensure!(last_week(&rebuilt) == Some(3), "and so does a recount");
+    let mission: i32 = sqlx::query_scalar("SELECT times_per_week FROM mission WHERE team_id = ?")
+        .bind(case.team_id)
+        .fetch_one(&app.db.pool)
+        .await?;
+    anyhow::ensure!(mission == 7);
+    Ok(())
+}
