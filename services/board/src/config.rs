@@ -72,6 +72,10 @@ pub struct BoardSettings {
     pub watch_heartbeat_secs: u64,
     /// WatchGoalBoard: the stream ends (OK) after this long; the app reconnects.
     pub watch_max_lifetime_secs: u64,
+    /// Seconds at most that a team's shared board parts (moim's summary,
+    /// mission's progress, names) are reused; any event that moves the board
+    /// drops them at once (`crate::shared`). 0 builds every board afresh.
+    pub team_cache_secs: u64,
 }
 
 impl Default for BoardSettings {
@@ -85,6 +89,7 @@ impl Default for BoardSettings {
             watch_coalesce_ms: 250,
             watch_heartbeat_secs: 15,
             watch_max_lifetime_secs: 1800,
+            team_cache_secs: 30,
         }
     }
 }

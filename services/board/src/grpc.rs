@@ -38,6 +38,8 @@ pub struct Board {
     pub ballots: BallotKeys,
     /// Which teams' boards changed, for WatchGoalBoard.
     pub live: Arc<Live>,
+    /// Each team's shared board parts, built once per change.
+    pub shared: Arc<crate::shared::Shared<goal::TeamBoard>>,
 }
 
 type Reply<T> = Result<Response<T>, Status>;

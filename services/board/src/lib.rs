@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod live;
+pub mod shared;
 pub mod sink;
 pub mod startup;
 pub mod store;

@@ -31,11 +31,15 @@ use crate::config::LiveRedisSettings;
 /// How long a publish may take before it is given up (logged).
 const PUBLISH_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Told first of every change (a team, or None: possibly every team).
+type Hook = Box<dyn Fn(Option<Uuid>) + Send + Sync>;
+
 pub struct Live {
     /// This replica, so that it ignores its own messages.
     origin: String,
     teams: Mutex<HashMap<Uuid, watch::Sender<u64>>>,
     redis: Option<Redis>,
+    hooks: Mutex<Vec<Hook>>,
 }
 
 struct Redis {
@@ -69,7 +73,24 @@ impl Live {
             origin: Uuid::now_v7().simple().to_string(),
             teams: Mutex::new(HashMap::new()),
             redis,
+            hooks: Mutex::new(Vec::new()),
         }))
+    }
+
+    /// Runs `hook` on every change, before the watchers are told (the shared
+    /// boards of `crate::shared` forget the team there).
+    pub fn on_change(&self, hook: impl Fn(Option<Uuid>) + Send + Sync + 'static) {
+        if let Ok(mut hooks) = self.hooks.lock() {
+            hooks.push(Box::new(hook));
+        }
+    }
+
+    fn run_hooks(&self, team: Option<Uuid>) {
+        if let Ok(hooks) = self.hooks.lock() {
+            for hook in hooks.iter() {
+                hook(team);
+            }
+        }
     }
 
     /// The team's changes, for one watcher: `changed()` fires after each.
@@ -121,6 +142,7 @@ impl Live {
 
     /// Tells this replica's watchers of the team.
     fn tell(&self, team: Uuid) {
+        self.run_hooks(Some(team));
         if let Ok(teams) = self.teams.lock()
             && let Some(tx) = teams.get(&team)
         {
@@ -130,6 +152,7 @@ impl Live {
 
     /// Every watched team may have changed (messages were possibly missed).
     fn tell_all(&self) {
+        self.run_hooks(None);
         if let Ok(teams) = self.teams.lock() {
             for tx in teams.values() {
                 tx.send_modify(|v| *v = v.wrapping_add(1));

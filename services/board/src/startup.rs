@@ -51,6 +51,11 @@ pub async fn run_with(
     // Redis, from the other replicas.
     let live = Live::new(&settings.redis)?;
     let listener_task = live.listen(shutdown.clone());
+    let shared = Arc::new(crate::shared::Shared::new(Duration::from_secs(
+        settings.board.team_cache_secs,
+    )));
+    let forget = shared.clone();
+    live.on_change(move |team| forget.forget(team));
     let board = Arc::new(Board {
         store: store.clone(),
         members: Arc::new(Members::new(
@@ -62,6 +67,7 @@ pub async fn run_with(
         settings: settings.board.clone(),
         ballots: BallotKeys::from_settings(&settings.board),
         live: live.clone(),
+        shared,
     });
     tracing::info!(key_ids = ?board.ballots.key_ids(), "ballot keys (current first)");
     // Vote deadlines, SKIP LOCKED across replicas.

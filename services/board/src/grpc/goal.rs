@@ -184,7 +184,7 @@ fn status_error(what: &'static str) -> impl Fn(tonic::Status) -> BoardError {
 
 /// The 14-day and weekly series need the team's dates; ask with a wide window
 /// and let mission clamp (series `from` is the team start, see `progress_pb`).
-fn progress_request(team: Uuid, me: Uuid, now: DateTime<Utc>) -> GetTeamProgressRequest {
+fn progress_request(team: Uuid, now: DateTime<Utc>) -> GetTeamProgressRequest {
     // Today in Seoul is only a first guess; mission clamps to the team's today.
     let today = (now + Days::hours(14)).date_naive();
     let spec = |granularity: ProgressGranularity, days: i64| ProgressSeriesSpec {
@@ -201,7 +201,8 @@ fn progress_request(team: Uuid, me: Uuid, now: DateTime<Utc>) -> GetTeamProgress
             spec(ProgressGranularity::Week, 7 * WEEKLY_WEEKS),
         ],
         include_former_members: false,
-        viewer_member_id: me.to_string(),
+        // Per viewer from the statuses (`missions_for`): shared by all.
+        viewer_member_id: String::new(),
     }
 }
 
@@ -322,21 +323,131 @@ fn progress_pb(
             .collect(),
         daily_progress: daily,
         weekly_progress: weekly,
-        active_missions: progress
-            .active_missions
-            .iter()
-            .filter_map(|b| b.mission.clone())
-            .collect(),
+        active_missions: Vec::new(),
         score: progress.score.clone(),
         ..Default::default()
     }
 }
 
+/// What every member's board of a team shares (`crate::shared`): built once
+/// per change, whoever asks.
+#[derive(Debug)]
+pub struct TeamBoard {
+    summary: TeamSummary,
+    progress: GetTeamProgressResponse,
+    names: wire::Names,
+    /// The team's date when it was built (a new day builds it again).
+    today: NaiveDate,
+    zone: chrono_tz::Tz,
+}
+
+impl TeamBoard {
+    fn has_member(&self, me: Uuid) -> bool {
+        let me = me.to_string();
+        self.summary
+            .memberships
+            .iter()
+            .any(|m| m.member_id == me && m.left_at.is_none())
+    }
+
+    fn current(&self) -> bool {
+        moing_common::clock::now()
+            .with_timezone(&self.zone)
+            .date_naive()
+            == self.today
+    }
+}
+
+/// The active missions as `me` sees them: my progress from the statuses of
+/// every member, and whether I may manage each.
+fn missions_for(
+    progress: &GetTeamProgressResponse,
+    leader: &str,
+    me: &str,
+) -> Vec<moing_proto::moing::mission::v1::Mission> {
+    progress
+        .active_missions
+        .iter()
+        .filter_map(|b| {
+            let mut m = b.mission.clone()?;
+            m.my_progress = b
+                .members
+                .iter()
+                .find(|s| s.member_id == me)
+                .and_then(|s| s.progress.clone());
+            m.can_manage = leader == me || m.maker_member_id == me;
+            Some(m)
+        })
+        .collect()
+}
+
 impl Board {
     async fn goal_board(&self, me: Uuid, team: Uuid) -> Result<pb::GoalBoard, BoardError> {
-        let deadline = Duration::from_millis(self.settings.goal_board_deadline_ms);
         let now = moing_common::clock::now();
-        let (summary, progress) = self.team_and_progress(team, me, deadline, now).await?;
+        let mut shared = self
+            .shared
+            .get(team, TeamBoard::current, || self.team_board(team, now))
+            .await?;
+        if !shared.has_member(me) {
+            // A member who just joined may be ahead of the event that drops
+            // the shared parts: ask again before saying no.
+            self.shared.forget(Some(team));
+            shared = self
+                .shared
+                .get(team, TeamBoard::current, || self.team_board(team, now))
+                .await?;
+            if !shared.has_member(me) {
+                return Err(BoardError::TeamNotFound);
+            }
+        }
+        let TeamBoard {
+            summary,
+            progress,
+            names,
+            today,
+            ..
+        } = &*shared;
+        let member_ids: Vec<Uuid> = summary
+            .memberships
+            .iter()
+            .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
+            .collect();
+        let today = *today;
+        let start = summary
+            .start_date
+            .as_ref()
+            .and_then(from_date)
+            .unwrap_or(today);
+        let (blocked, unread, open_votes) = tokio::join!(
+            self.members.blocked_by(me, &member_ids),
+            self.store.unread(team, me),
+            self.vote_summaries(team, me, Some(true)),
+        );
+        let (blocked, unread, open_votes) = (blocked?, unread?, open_votes?);
+        let mut board = pb::GoalBoard {
+            team: Some(wire::team_pb(summary, me, today)),
+            today: Some(date(today)),
+            members: wire::members_pb(summary, names, &blocked),
+            unread_notice_count: unread.notices,
+            unread_post_count: unread.posts,
+            open_vote_count: open_votes.len() as i32,
+            open_votes,
+            generated_at: None,
+            etag: String::new(),
+            active_missions: missions_for(progress, &summary.leader_member_id, &me.to_string()),
+            ..progress_pb(progress, me, today, start)
+        };
+        let digest = Sha256::digest(prost::Message::encode_to_vec(&board));
+        board.etag = hex::encode(&digest[..12]);
+        board.generated_at = Some(timestamp(now));
+        Ok(board)
+    }
+
+    /// The shared parts: moim's team summary and mission's progress in
+    /// parallel, then auth's display names; each under the deadline.
+    async fn team_board(&self, team: Uuid, now: DateTime<Utc>) -> Result<TeamBoard, BoardError> {
+        let deadline = Duration::from_millis(self.settings.goal_board_deadline_ms);
+        let (summary, progress) = self.team_and_progress(team, deadline, now).await?;
         let member_ids: Vec<Uuid> = summary
             .memberships
             .iter()
@@ -346,31 +457,18 @@ impl Board {
             Ok::<_, BoardError>(self.names_for(&member_ids).await)
         })
         .await?;
-        let blocked = self.members.blocked_by(me, &member_ids).await?;
         let today = team_today(&progress, &summary, now);
-        let start = summary
-            .start_date
-            .as_ref()
-            .and_then(from_date)
-            .unwrap_or(today);
-        let unread = self.store.unread(team, me).await?;
-        let open_votes = self.vote_summaries(team, me, Some(true)).await?;
-        let mut board = pb::GoalBoard {
-            team: Some(wire::team_pb(&summary, me, today)),
-            today: Some(date(today)),
-            members: wire::members_pb(&summary, &names, &blocked),
-            unread_notice_count: unread.notices,
-            unread_post_count: unread.posts,
-            open_vote_count: open_votes.len() as i32,
-            open_votes,
-            generated_at: None,
-            etag: String::new(),
-            ..progress_pb(&progress, me, today, start)
-        };
-        let digest = Sha256::digest(prost::Message::encode_to_vec(&board));
-        board.etag = hex::encode(&digest[..12]);
-        board.generated_at = Some(timestamp(now));
-        Ok(board)
+        let zone = summary
+            .time_zone
+            .parse::<chrono_tz::Tz>()
+            .unwrap_or(chrono_tz::Asia::Seoul);
+        Ok(TeamBoard {
+            summary,
+            progress,
+            names,
+            today,
+            zone,
+        })
     }
 
     /// moim's team summary (which also decides membership: no separate check)
@@ -378,7 +476,6 @@ impl Board {
     async fn team_and_progress(
         &self,
         team: Uuid,
-        me: Uuid,
         deadline: Duration,
         now: DateTime<Utc>,
     ) -> Result<(TeamSummary, GetTeamProgressResponse), BoardError> {
@@ -397,21 +494,13 @@ impl Board {
         let progress_call = within(deadline, "mission", async {
             self.mission
                 .clone()
-                .get_team_progress(progress_request(team, me, now))
+                .get_team_progress(progress_request(team, now))
                 .await
                 .map(tonic::Response::into_inner)
                 .map_err(status_error("mission"))
         });
         let (summary, progress) = tokio::join!(summary_call, progress_call);
-        let summary = summary?;
-        let is_member = summary
-            .memberships
-            .iter()
-            .any(|m| m.member_id == me.to_string() && m.left_at.is_none());
-        if !is_member {
-            return Err(BoardError::TeamNotFound);
-        }
-        Ok((summary, progress?))
+        Ok((summary?, progress?))
     }
 }
 
