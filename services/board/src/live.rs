@@ -140,6 +140,30 @@ impl Live {
         }
     }
 
+    /// Every team's board may have changed (a block between two members,
+    /// which shows on every board they share): here and, through Redis, on the
+    /// other replicas.
+    pub async fn changed_everywhere(&self) {
+        self.tell_all();
+        let Some(redis) = &self.redis else { return };
+        let publish = async {
+            let conn = redis
+                .publisher
+                .get_or_try_init(|| redis.client.get_connection_manager())
+                .await?;
+            let _: i64 = conn
+                .clone()
+                .publish(&redis.channel, format!("{} *", self.origin))
+                .await?;
+            Ok::<_, redis::RedisError>(())
+        };
+        match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "goal-board change not published"),
+            Err(_) => tracing::warn!("goal-board change not published: redis timed out"),
+        }
+    }
+
     /// Tells this replica's watchers of the team.
     fn tell(&self, team: Uuid) {
         self.run_hooks(Some(team));
@@ -185,9 +209,12 @@ impl Live {
                         let Some((origin, team)) = text.split_once(' ') else {
                             continue;
                         };
-                        if origin != this.origin
-                            && let Ok(team) = Uuid::parse_str(team)
-                        {
+                        if origin == this.origin {
+                            continue;
+                        }
+                        if team == "*" {
+                            this.tell_all();
+                        } else if let Ok(team) = Uuid::parse_str(team) {
                             this.tell(team);
                         }
                     }

@@ -70,6 +70,15 @@ impl EventSink for BoardSink {
                 .changed(&teams.into_iter().collect::<Vec<_>>())
                 .await;
         }
+        // A block hides a member on every board the two share.
+        if events.iter().any(|e| {
+            matches!(
+                e.payload,
+                Some(Payload::MemberBlocked(_) | Payload::MemberUnblocked(_))
+            )
+        }) {
+            self.live.changed_everywhere().await;
+        }
         Ok(Response::new(DeliverResponse {
             applied: events.len() as i32,
             duplicates: 0,

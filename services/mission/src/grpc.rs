@@ -6,6 +6,7 @@
 //! `internal` and `goal` (GetTeamProgress). `wire` turns requests into domain
 //! inputs and domain values into messages.
 
+mod activity;
 mod encouragement;
 mod goal;
 mod internal;
@@ -243,5 +244,11 @@ impl MissionInternalService for Missions {
         r: Request<pb::DeleteUploadsRequest>,
     ) -> Result<Response<pb::DeleteUploadsResponse>, Status> {
         self.delete_uploads_rpc(r).await
+    }
+    async fn get_team_activity(
+        &self,
+        r: Request<pb::GetTeamActivityRequest>,
+    ) -> Result<Response<pb::GetTeamActivityResponse>, Status> {
+        Ok(Response::new(self.team_activity(r.into_inner()).await?))
     }
 }

@@ -5,7 +5,7 @@
 //! queries (unread counts, open votes). The rate and ranking rules are in
 //! `crate::domain`.
 
-use std::{collections::HashMap, future::Future, time::Duration};
+use std::{collections::HashMap, future::Future, sync::Arc, time::Duration};
 
 use tokio::{
     sync::{mpsc, watch},
@@ -339,6 +339,18 @@ pub struct TeamBoard {
     /// The team's date when it was built (a new day builds it again).
     today: NaiveDate,
     zone: chrono_tz::Tz,
+    /// Each viewer's own parts, kept as long as the shared ones: the same
+    /// events drop both (posts, notices, votes, reads and blocks included).
+    viewers: std::sync::Mutex<HashMap<Uuid, Arc<Viewer>>>,
+}
+
+/// What only one member's board holds: whom they blocked, their unread
+/// counts and the open votes as they see them.
+#[derive(Debug)]
+struct Viewer {
+    blocked: std::collections::HashSet<Uuid>,
+    unread: crate::domain::Unread,
+    open_votes: Vec<pb::VoteSummary>,
 }
 
 impl TeamBoard {
@@ -418,20 +430,38 @@ impl Board {
             .as_ref()
             .and_then(from_date)
             .unwrap_or(today);
-        let (blocked, unread, open_votes) = tokio::join!(
-            self.members.blocked_by(me, &member_ids),
-            self.store.unread(team, me),
-            self.vote_summaries(team, me, Some(true)),
-        );
-        let (blocked, unread, open_votes) = (blocked?, unread?, open_votes?);
+        let known = shared
+            .viewers
+            .lock()
+            .ok()
+            .and_then(|v| v.get(&me).cloned());
+        let viewer = match known {
+            Some(v) => v,
+            None => {
+                let (blocked, unread, open_votes) = tokio::join!(
+                    self.members.blocked_by(me, &member_ids),
+                    self.store.unread(team, me),
+                    self.vote_summaries(team, me, Some(true)),
+                );
+                let v = Arc::new(Viewer {
+                    blocked: blocked?,
+                    unread: unread?,
+                    open_votes: open_votes?,
+                });
+                if let Ok(mut viewers) = shared.viewers.lock() {
+                    viewers.insert(me, v.clone());
+                }
+                v
+            }
+        };
         let mut board = pb::GoalBoard {
             team: Some(wire::team_pb(summary, me, today)),
             today: Some(date(today)),
-            members: wire::members_pb(summary, names, &blocked),
-            unread_notice_count: unread.notices,
-            unread_post_count: unread.posts,
-            open_vote_count: open_votes.len() as i32,
-            open_votes,
+            members: wire::members_pb(summary, names, &viewer.blocked),
+            unread_notice_count: viewer.unread.notices,
+            unread_post_count: viewer.unread.posts,
+            open_vote_count: viewer.open_votes.len() as i32,
+            open_votes: viewer.open_votes.clone(),
             generated_at: None,
             etag: String::new(),
             active_missions: missions_for(progress, &summary.leader_member_id, &me.to_string()),
@@ -468,6 +498,7 @@ impl Board {
             names,
             today,
             zone,
+            viewers: std::sync::Mutex::new(HashMap::new()),
         })
     }
 

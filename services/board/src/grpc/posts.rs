@@ -153,6 +153,8 @@ pub async fn mark_post_read(
     b.members.check(at.team, me).await?;
     b.store.post(at.team, at.post, me).await?;
     let unread = b.store.mark_read(at, me).await?;
+    // The reader's unread counts are part of their goal board.
+    b.live.changed(&[at.team]).await;
     Ok(Response::new(pb::MarkPostReadResponse {
         unread_notice_count: unread.notices,
         unread_post_count: unread.posts,

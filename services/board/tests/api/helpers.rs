@@ -48,6 +48,8 @@ pub struct Options {
     pub second_replica: bool,
     /// Shorter WatchGoalBoard heartbeats (seconds).
     pub heartbeat_secs: Option<u64>,
+    /// `board.team_cache_secs` (0: every board built afresh).
+    pub team_cache_secs: Option<u64>,
 }
 
 pub struct Member {
@@ -131,6 +133,9 @@ pub async fn spawn_with(opts: Options) -> TestApp {
     let redis = TestRedis::new();
     board.redis.url = redis.url.clone();
     board.redis.channel = format!("{}board:changed", redis.prefix);
+    if let Some(secs) = opts.team_cache_secs {
+        board.board.team_cache_secs = secs;
+    }
     if let Some(secs) = opts.heartbeat_secs {
         board.board.watch_heartbeat_secs = secs;
     }
