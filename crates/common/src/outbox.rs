@@ -117,6 +117,19 @@ impl Outbox {
     }
 }
 
+/// The sequence number of the team's latest event in this service's outbox
+/// (0 when none is kept): every change a service makes to a team writes an
+/// event in the same transaction, so a cache of anything derived from the
+/// team's data is current exactly while this is unchanged. Retention only
+/// removes events days old, far longer than any such cache lives.
+pub async fn team_version(pool: &sqlx::MySqlPool, team: Uuid) -> Result<u64, sqlx::Error> {
+    let v: Option<u64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox WHERE team_id = ?")
+        .bind(team)
+        .fetch_one(pool)
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
 /// Re-exported where producers already look for it.
 pub use crate::convert::timestamp;
 

@@ -194,7 +194,9 @@ async fn configuration(name: &str, cache_secs: u64, calls: usize) -> anyhow::Res
     .await;
     let week = run(&app, 7, calls).await?;
     let year = run(&app, 365, calls).await?;
-    println!("\n{name} (board.team_cache_secs = {cache_secs}), {CALLERS} concurrent callers × {calls} calls, 20 members:");
+    println!(
+        "\n{name} (board.team_cache_secs = {cache_secs}), {CALLERS} concurrent callers × {calls} calls, 20 members:"
+    );
     for r in [&week, &year] {
         println!(
             "  {:7} ({:6} proofs): GetGoalBoard p50 {:6.2} ms, p99 {:6.2} ms, {:7.0} calls/s; GetUnreadPostCount p50 {:5.2} ms, {:7.0} calls/s; board/trivial {:5.1}%; {:.1} SELECTs per board",

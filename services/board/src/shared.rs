@@ -31,7 +31,9 @@ pub struct Shared<T> {
 
 impl<T> std::fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("Shared")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -130,15 +132,24 @@ mod tests {
         }
         assert_eq!(builds.load(Ordering::SeqCst), 1);
         shared.forget(Some(team));
-        assert_eq!(*ask(shared.clone(), builds.clone()).await.expect("built"), 1);
+        assert_eq!(
+            *ask(shared.clone(), builds.clone()).await.expect("built"),
+            1
+        );
         // A value its caller finds stale is built again.
-        let v = shared.get(team, |v| *v != 1, || async { Ok::<_, ()>(7) }).await;
+        let v = shared
+            .get(team, |v| *v != 1, || async { Ok::<_, ()>(7) })
+            .await;
         assert_eq!(*v.expect("built"), 7);
         // A failed build is not kept.
         shared.forget(None);
-        let failed = shared.get(team, |_| true, || async { Err::<usize, _>("down") }).await;
+        let failed = shared
+            .get(team, |_| true, || async { Err::<usize, _>("down") })
+            .await;
         assert!(failed.is_err());
-        let v = shared.get(team, |_| true, || async { Ok::<_, &str>(9) }).await;
+        let v = shared
+            .get(team, |_| true, || async { Ok::<_, &str>(9) })
+            .await;
         assert_eq!(*v.expect("built"), 9);
     }
 }

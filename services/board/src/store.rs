@@ -22,6 +22,12 @@ impl Store {
     pub fn new(pool: MySqlPool, outbox: Outbox) -> Self {
         Self { pool, outbox }
     }
+
+    /// This service's version of a team: its latest event
+    /// (`moing_common::outbox::team_version`).
+    pub async fn team_version(&self, team: uuid::Uuid) -> Result<u64, crate::error::BoardError> {
+        Ok(moing_common::outbox::team_version(&self.pool, team).await?)
+    }
 }
 
 fn utc(t: NaiveDateTime) -> DateTime<Utc> {

@@ -251,4 +251,16 @@ impl MissionInternalService for Missions {
     ) -> Result<Response<pb::GetTeamActivityResponse>, Status> {
         Ok(Response::new(self.team_activity(r.into_inner()).await?))
     }
+    async fn get_team_version(
+        &self,
+        r: Request<pb::GetTeamVersionRequest>,
+    ) -> Result<Response<pb::GetTeamVersionResponse>, Status> {
+        let mut v = moing_common::Validator::new();
+        let team = v.id("team_id", &r.into_inner().team_id);
+        v.finish().map_err(crate::error::MissionError::from)?;
+        let team = team.ok_or(crate::error::MissionError::Invalid(vec![]))?;
+        Ok(Response::new(pb::GetTeamVersionResponse {
+            version: self.store.team_version(team).await?,
+        }))
+    }
 }

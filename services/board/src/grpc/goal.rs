@@ -21,8 +21,8 @@ use moing_common::{
 use moing_proto::moing::{
     board::v1 as pb,
     mission::v1::{
-        GetTeamProgressRequest, GetTeamProgressResponse, ProgressBucket, ProgressCounts,
-        ProgressGranularity, ProgressSeries, ProgressSeriesSpec,
+        GetTeamProgressRequest, GetTeamProgressResponse, GetTeamVersionRequest, ProgressBucket,
+        ProgressCounts, ProgressGranularity, ProgressSeries, ProgressSeriesSpec,
     },
     moim::v1::{GetTeamSummaryRequest, TeamSummary},
 };
@@ -338,6 +338,10 @@ pub struct TeamBoard {
     names: wire::Names,
     /// The team's date when it was built (a new day builds it again).
     today: NaiveDate,
+    /// mission's and this service's versions of the team when it was built
+    /// (their latest events): a read that finds either moved builds again,
+    /// so a board read right after a write shows it.
+    versions: (u64, u64),
     zone: chrono_tz::Tz,
     /// Each viewer's own parts, kept as long as the shared ones: the same
     /// events drop both (posts, notices, votes, reads and blocks included).
@@ -362,11 +366,12 @@ impl TeamBoard {
             .any(|m| m.member_id == me && m.left_at.is_none())
     }
 
-    fn current(&self) -> bool {
-        moing_common::clock::now()
-            .with_timezone(&self.zone)
-            .date_naive()
-            == self.today
+    fn current(&self, versions: (u64, u64)) -> bool {
+        self.versions == versions
+            && moing_common::clock::now()
+                .with_timezone(&self.zone)
+                .date_naive()
+                == self.today
     }
 }
 
@@ -396,9 +401,11 @@ fn missions_for(
 impl Board {
     async fn goal_board(&self, me: Uuid, team: Uuid) -> Result<pb::GoalBoard, BoardError> {
         let now = moing_common::clock::now();
+        let versions = self.versions(team).await?;
+        let fresh = |b: &TeamBoard| b.current(versions);
         let mut shared = self
             .shared
-            .get(team, TeamBoard::current, || self.team_board(team, now))
+            .get(team, fresh, || self.team_board(team, now, versions))
             .await?;
         if !shared.has_member(me) {
             // A member who just joined may be ahead of the event that drops
@@ -406,7 +413,7 @@ impl Board {
             self.shared.forget(Some(team));
             shared = self
                 .shared
-                .get(team, TeamBoard::current, || self.team_board(team, now))
+                .get(team, fresh, || self.team_board(team, now, versions))
                 .await?;
             if !shared.has_member(me) {
                 return Err(BoardError::TeamNotFound);
@@ -430,11 +437,7 @@ impl Board {
             .as_ref()
             .and_then(from_date)
             .unwrap_or(today);
-        let known = shared
-            .viewers
-            .lock()
-            .ok()
-            .and_then(|v| v.get(&me).cloned());
+        let known = shared.viewers.lock().ok().and_then(|v| v.get(&me).cloned());
         let viewer = match known {
             Some(v) => v,
             None => {
@@ -475,7 +478,29 @@ impl Board {
 
     /// The shared parts: moim's team summary and mission's progress in
     /// parallel, then auth's display names; each under the deadline.
-    async fn team_board(&self, team: Uuid, now: DateTime<Utc>) -> Result<TeamBoard, BoardError> {
+    /// mission's version of the team and this service's, in parallel.
+    async fn versions(&self, team: Uuid) -> Result<(u64, u64), BoardError> {
+        let deadline = Duration::from_millis(self.settings.goal_board_deadline_ms);
+        let mission = within(deadline, "mission", async {
+            self.mission
+                .clone()
+                .get_team_version(GetTeamVersionRequest {
+                    team_id: team.to_string(),
+                })
+                .await
+                .map(|r| r.into_inner().version)
+                .map_err(status_error("mission"))
+        });
+        let (mission, own) = tokio::join!(mission, self.store.team_version(team));
+        Ok((mission?, own?))
+    }
+
+    async fn team_board(
+        &self,
+        team: Uuid,
+        now: DateTime<Utc>,
+        versions: (u64, u64),
+    ) -> Result<TeamBoard, BoardError> {
         let deadline = Duration::from_millis(self.settings.goal_board_deadline_ms);
         let (summary, progress) = self.team_and_progress(team, deadline, now).await?;
         let member_ids: Vec<Uuid> = summary
@@ -497,6 +522,7 @@ impl Board {
             progress,
             names,
             today,
+            versions,
             zone,
             viewers: std::sync::Mutex::new(HashMap::new()),
         })

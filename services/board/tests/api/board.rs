@@ -551,3 +551,97 @@ async fn a_dependency_that_never_answers_gives_a_clear_timeout_not_a_hang() {
         .expect("posts do not need mission");
     drop(hole);
 }
+
+/// Read-your-writes: the board a member opens right after a change counts it,
+/// although the team's shared board parts are kept between changes.
+#[tokio::test]
+async fn the_board_read_right_after_a_change_shows_it() {
+    use moing_proto::moing::mission::v1::{
+        CreateMissionRequest, SubmitProofRequest, submit_proof_request::Body,
+    };
+    let app = spawn_app().await;
+    let leader = app.member();
+    let (team, code) = app.team(&leader).await;
+    let mut members = vec![];
+    for _ in 0..12 {
+        let m = app.member();
+        app.join(&code, &m).await;
+        members.push(m);
+    }
+    let m = app
+        .missions
+        .clone()
+        .create_mission(as_member(
+            &leader,
+            CreateMissionRequest {
+                team_id: team.clone(),
+                title: "매일 걷기".into(),
+                kind: 2,
+                way: 1,
+                times_per_week: 7,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("mission")
+        .into_inner()
+        .mission
+        .expect("mission");
+    let mut b = app.board.clone();
+    let done = |board: &GoalBoard| board.ranking.iter().map(|r| r.done_count).sum::<i32>();
+    let read = |who: &Member| {
+        as_member(
+            who,
+            GetGoalBoardRequest {
+                team_id: team.clone(),
+            },
+        )
+    };
+    for (i, who) in members.iter().enumerate() {
+        let before = b
+            .get_goal_board(read(who))
+            .await
+            .expect("board")
+            .into_inner()
+            .goal_board
+            .expect("board");
+        assert_eq!(done(&before), i as i32);
+        app.missions
+            .clone()
+            .submit_proof(as_member(
+                who,
+                SubmitProofRequest {
+                    team_id: team.clone(),
+                    mission_id: m.id.clone(),
+                    body: Some(Body::Text("걸었다".into())),
+                    caption: String::new(),
+                },
+            ))
+            .await
+            .expect("proof");
+        let after = b
+            .get_goal_board(read(who))
+            .await
+            .expect("board")
+            .into_inner()
+            .goal_board
+            .expect("board");
+        assert_eq!(done(&after), i as i32 + 1, "proof {i} shows at once");
+        // A notice too (the board's own write).
+        b.create_post(as_member(&leader, post(&team, &format!("공지 {i}"), true)))
+            .await
+            .expect("notice");
+        let after = b
+            .get_goal_board(read(who))
+            .await
+            .expect("board")
+            .into_inner()
+            .goal_board
+            .expect("board");
+        assert_eq!(
+            after.unread_notice_count,
+            i as i32 + 1,
+            "notice {i} shows at once"
+        );
+    }
+}

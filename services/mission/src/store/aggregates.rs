@@ -92,6 +92,11 @@ pub async fn unseal_for_proof(conn: &mut MySqlConnection, proof: Uuid) -> Result
 }
 
 impl Store {
+    /// The team's version: its latest event (`moing_common::outbox::team_version`).
+    pub async fn team_version(&self, team: Uuid) -> Result<u64, MissionError> {
+        Ok(moing_common::outbox::team_version(&self.pool, team).await?)
+    }
+
     /// A team's seal (a fresh one when the team has none yet).
     pub async fn seal(&self, team: Uuid) -> Result<Seal, MissionError> {
         let row = sqlx::query("SELECT sealed_until, version FROM progress_seal WHERE team_id = ?")
