@@ -3,11 +3,13 @@
 //! to the board, and the rate/ranking rules of the goal board. No wire types,
 //! no SQL: `posts` (and comments), `votes`, `reports`, `goal`.
 
+mod export;
 mod goal;
 mod posts;
 mod reports;
 mod votes;
 
+pub use export::*;
 pub use goal::*;
 pub use posts::*;
 pub use reports::*;

@@ -1,10 +1,10 @@
 //! `moing.board.v1.BoardService` and `BoardInternalService`: the service struct
 //! and, in proto order, where each RPC is handled (`grpc/<resource>.rs`). Every
 //! BoardService RPC checks the caller's membership first (NOT_FOUND for
-//! non-members). ExportTeamActivity is not built yet: it answers
-//! UNIMPLEMENTED (the generated default).
+//! non-members).
 
 mod comments;
+mod export;
 mod goal;
 mod internal;
 mod posts;
@@ -58,6 +58,13 @@ impl BoardService for Board {
         r: Request<pb::WatchGoalBoardRequest>,
     ) -> Reply<goal::WatchStream> {
         goal::watch_goal_board(self, r).await
+    }
+
+    async fn export_team_activity(
+        &self,
+        r: Request<pb::ExportTeamActivityRequest>,
+    ) -> Reply<pb::ExportTeamActivityResponse> {
+        export::export_team_activity(self, r).await
     }
 
     async fn create_post(

@@ -160,7 +160,7 @@ fn rate(c: Option<&ProgressCounts>) -> Option<f64> {
     }))
 }
 
-async fn within<T, E>(
+pub(super) async fn within<T, E>(
     deadline: Duration,
     what: &'static str,
     f: impl Future<Output = Result<T, E>>,
@@ -174,7 +174,7 @@ where
     }
 }
 
-fn status_error(what: &'static str) -> impl Fn(tonic::Status) -> BoardError {
+pub(super) fn status_error(what: &'static str) -> impl Fn(tonic::Status) -> BoardError {
     move |s| match s.code() {
         tonic::Code::NotFound => BoardError::TeamNotFound,
         tonic::Code::DeadlineExceeded => BoardError::DependencyTimeout(what),
@@ -259,7 +259,7 @@ fn points(
 
 /// Rates, ranking, series (14 days, and the weeks since the team started),
 /// active missions and score; the caller fills in the rest.
-fn progress_pb(
+pub(super) fn progress_pb(
     progress: &GetTeamProgressResponse,
     me: Uuid,
     today: NaiveDate,
