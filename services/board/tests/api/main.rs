@@ -5,6 +5,7 @@ mod blocks;
 mod board;
 mod concurrency;
 mod edges;
+mod export;
 mod fuzz;
 mod helpers;
 mod live;
