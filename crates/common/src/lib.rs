@@ -33,6 +33,7 @@ pub mod db;
 pub mod display;
 pub mod entry;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod jobs;
 pub mod layer;

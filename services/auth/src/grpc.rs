@@ -18,6 +18,7 @@ use crate::{
     store::Store,
 };
 
+mod export;
 mod internal;
 mod profile;
 mod sessions;
@@ -42,6 +43,8 @@ pub struct Auth {
     pub limits: LimitSettings,
     /// Callers holding it may state the client's address (the gateway).
     pub service_token: String,
+    /// moim, mission, board and notification, for ExportMyData.
+    pub peers: Option<export::Peers>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -73,6 +76,7 @@ impl Auth {
             dev_sign_in: settings.dev_sign_in_enabled(),
             limits: settings.limits.clone(),
             service_token: settings.base.auth.service_token.clone(),
+            peers: export::Peers::from_settings(&settings.base),
         }
     }
 }
@@ -141,6 +145,13 @@ impl AuthService for Auth {
 
     async fn withdraw(&self, r: Request<pb::WithdrawRequest>) -> Answer<pb::WithdrawResponse> {
         profile::withdraw(self, r).await
+    }
+
+    async fn export_my_data(
+        &self,
+        r: Request<pb::ExportMyDataRequest>,
+    ) -> Answer<pb::ExportMyDataResponse> {
+        export::export_my_data(self, r).await
     }
 }
 

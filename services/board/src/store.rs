@@ -4,6 +4,7 @@
 //! `BoardError` here.
 
 mod comments;
+mod export;
 mod posts;
 mod reports;
 mod votes;

@@ -251,6 +251,19 @@ impl MissionInternalService for Missions {
     ) -> Result<Response<pb::GetTeamActivityResponse>, Status> {
         Ok(Response::new(self.team_activity(r.into_inner()).await?))
     }
+    async fn export_member_mission_data(
+        &self,
+        r: Request<pb::ExportMemberMissionDataRequest>,
+    ) -> Result<Response<pb::ExportMemberMissionDataResponse>, Status> {
+        let mut v = moing_common::Validator::new();
+        let member = v.id("member_id", &r.into_inner().member_id);
+        v.finish().map_err(crate::error::MissionError::from)?;
+        let member = member.ok_or(crate::error::MissionError::Invalid(vec![]))?;
+        Ok(Response::new(pb::ExportMemberMissionDataResponse {
+            json: self.store.export_member(member).await?,
+            generated_at: Some(moing_common::convert::timestamp(moing_common::clock::now())),
+        }))
+    }
     async fn get_team_version(
         &self,
         r: Request<pb::GetTeamVersionRequest>,

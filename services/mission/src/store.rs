@@ -5,6 +5,7 @@
 
 pub mod aggregates;
 pub mod encouragement;
+pub mod export;
 pub mod jobs;
 pub mod missions;
 pub mod pokes;

@@ -177,6 +177,13 @@ impl TeamService for Moim {
 
 #[tonic::async_trait]
 impl TeamInternalService for Moim {
+    async fn export_member_team_data(
+        &self,
+        r: Request<pb::ExportMemberTeamDataRequest>,
+    ) -> Answer<pb::ExportMemberTeamDataResponse> {
+        internal::export_member_team_data(self, r).await
+    }
+
     async fn check_membership(
         &self,
         r: Request<pb::CheckMembershipRequest>,

@@ -16,6 +16,7 @@ use crate::{
 };
 
 mod blocks;
+mod export;
 mod invites;
 mod members;
 mod schedule;

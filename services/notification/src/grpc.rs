@@ -108,6 +108,13 @@ impl NotificationService for Notifications {
 
 #[tonic::async_trait]
 impl NotificationInternalService for Internal {
+    async fn export_member_notification_data(
+        &self,
+        r: Request<pb::ExportMemberNotificationDataRequest>,
+    ) -> Answer<pb::ExportMemberNotificationDataResponse> {
+        internal::export_member(self, r).await
+    }
+
     async fn send_broadcast(
         &self,
         r: Request<pb::SendBroadcastRequest>,

@@ -10,6 +10,7 @@ use sqlx::{MySql, MySqlPool, Transaction, pool::PoolConnection};
 
 pub mod broadcasts;
 pub mod devices;
+pub mod export;
 pub mod inbox;
 pub mod pushes;
 pub mod reminders;

@@ -17,7 +17,7 @@ use crate::{
 
 impl Auth {
     /// The caller as a member who has not withdrawn.
-    async fn current_member(&self, id: uuid::Uuid) -> Result<Member, AuthError> {
+    pub(super) async fn current_member(&self, id: uuid::Uuid) -> Result<Member, AuthError> {
         let member = self.store.get(id).await?.ok_or(AuthError::MemberNotFound)?;
         if member.status == MemberStatus::Withdrawn {
             return Err(AuthError::MemberWithdrawn);

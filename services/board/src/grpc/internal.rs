@@ -61,16 +61,41 @@ pub async fn export_member_board_data(
     b: &Board,
     req: Request<pb::ExportMemberBoardDataRequest>,
 ) -> Reply<pb::ExportMemberBoardDataResponse> {
-    let MemberRef { member } = MemberRef::try_from(req.into_inner())?;
+    let r = req.into_inner();
+    let mut v = moing_common::Validator::new();
+    v.check(r.team_ids.len() <= 500, "team_ids", "at most 500 teams");
+    let teams = v.ids("team_ids", &r.team_ids);
+    v.finish()?;
+    let MemberRef { member } = MemberRef::try_from(pb::ExportMemberBoardDataRequest {
+        member_id: r.member_id,
+        team_ids: vec![],
+    })?;
     let data = MemberExport {
         posts: b.store.exported_posts(member).await?,
         comments: b.store.exported_comments(member).await?,
-        // Named votes only: the database cannot tell which anonymous votes a
-        // member took part in (their voter rows are keyed tags, see `ballot`).
         votes: b.store.exported_votes(member).await?,
     };
+    // Anonymous votes of the member's teams that hold one of their keyed
+    // voter tags: that they voted, and when the vote was, never what.
+    let mut anonymous = Vec::new();
+    for team in teams {
+        let votes = b.store.team_votes(team, None).await?;
+        let (mut ids, mut mine) = (Vec::new(), Vec::new());
+        for (vote, _) in votes.iter().filter(|(v, _)| v.anonymous) {
+            ids.push(vote.id);
+            mine.extend(voter_rows(vote, member, &b.ballots.all(vote.id, member)));
+        }
+        let voted = b.store.voted_in(&ids, &mine).await?;
+        anonymous.extend(
+            votes
+                .iter()
+                .filter(|(v, _)| voted.contains(&v.id))
+                .map(|(v, _)| (v.id, v.team_id, v.title.clone(), v.created_at)),
+        );
+    }
+    let parts = b.store.export_parts(member).await?;
     Ok(Response::new(pb::ExportMemberBoardDataResponse {
-        json: wire::export_json(member, &data)?,
+        json: wire::export_json(member, &data, &anonymous, &parts)?,
         generated_at: Some(timestamp(moing_common::clock::now())),
     }))
 }

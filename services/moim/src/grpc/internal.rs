@@ -271,3 +271,19 @@ pub(super) async fn list_teams_meeting_on(
         next_page_token: next,
     }))
 }
+
+/// Everything moim holds about one member, for their data download.
+pub(super) async fn export_member_team_data(
+    moim: &Moim,
+    req: Request<pb::ExportMemberTeamDataRequest>,
+) -> Result<Response<pb::ExportMemberTeamDataResponse>, Status> {
+    let mut v = Validator::new();
+    let member = v
+        .id("member_id", &req.get_ref().member_id)
+        .unwrap_or_default();
+    v.finish().map_err(MoimError::from)?;
+    Ok(Response::new(pb::ExportMemberTeamDataResponse {
+        json: moim.store.export_member(member).await?,
+        generated_at: Some(moing_common::convert::timestamp(moing_common::clock::now())),
+    }))
+}

@@ -146,3 +146,24 @@ pub async fn delivery_stats(
     let by_type = broadcasts::delivery_stats(&inbox, &pushes);
     Ok(Response::new(wire::stats_response(by_type)))
 }
+
+/// Everything notification holds about one member, for their data download.
+pub async fn export_member(
+    s: &Internal,
+    request: Request<pb::ExportMemberNotificationDataRequest>,
+) -> Answer<pb::ExportMemberNotificationDataResponse> {
+    let mut v = moing_common::Validator::new();
+    let member = v
+        .id("member_id", &request.get_ref().member_id)
+        .unwrap_or_default();
+    v.finish().map_err(NotificationError::from)?;
+    let json = s
+        .store
+        .export_member(member)
+        .await
+        .map_err(NotificationError::from)?;
+    Ok(Response::new(pb::ExportMemberNotificationDataResponse {
+        json,
+        generated_at: Some(moing_common::convert::timestamp(moing_common::clock::now())),
+    }))
+}

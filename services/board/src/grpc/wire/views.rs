@@ -197,7 +197,15 @@ pub fn closing_vote_pb(v: &ClosingVote) -> pb::ClosingVote {
 }
 
 /// The JSON document of a member's board data.
-pub fn export_json(member: Uuid, data: &MemberExport) -> Result<Vec<u8>, BoardError> {
+/// An anonymous vote the member took part in: (vote, team, title, opened at).
+pub type AnonymousVote = (Uuid, Uuid, String, chrono::DateTime<chrono::Utc>);
+
+pub fn export_json(
+    member: Uuid,
+    data: &MemberExport,
+    anonymous: &[AnonymousVote],
+    parts: &[u8],
+) -> Result<Vec<u8>, BoardError> {
     let id = |u: &Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
     let at =
         |t: &Option<chrono::DateTime<chrono::Utc>>| t.map(|t| t.to_rfc3339()).unwrap_or_default();
@@ -206,7 +214,19 @@ pub fn export_json(member: Uuid, data: &MemberExport) -> Result<Vec<u8>, BoardEr
         "posts": data.posts.iter().map(|p| serde_json::json!({"post_id": id(&p.id), "team_id": id(&p.team_id), "title": p.title, "content": p.content, "is_notice": p.is_notice, "created_at": at(&p.created_at)})).collect::<Vec<_>>(),
         "comments": data.comments.iter().map(|c| serde_json::json!({"comment_id": id(&c.id), "team_id": id(&c.team_id), "post_id": id(&c.post_id), "content": c.content, "created_at": at(&c.created_at)})).collect::<Vec<_>>(),
         "votes": data.votes.iter().map(|v| serde_json::json!({"vote_id": id(&v.vote_id), "title": v.title, "anonymous": v.anonymous, "voted_at": at(&v.voted_at)})).collect::<Vec<_>>(),
+        "anonymous_votes_taken_part_in": anonymous.iter().map(|(v, t, title, opened)| serde_json::json!({"vote_id": v.to_string(), "team_id": t.to_string(), "title": title, "vote_opened_at": opened.to_rfc3339()})).collect::<Vec<_>>(),
     });
+    let mut json = json;
+    if let (Some(obj), Ok(serde_json::Value::Object(more))) = (
+        json.as_object_mut(),
+        serde_json::from_slice::<serde_json::Value>(parts),
+    ) {
+        for (k, v) in more {
+            if k != "member_id" {
+                obj.insert(k, v);
+            }
+        }
+    }
     serde_json::to_vec(&json).map_err(|e| BoardError::Internal(e.into()))
 }
 
