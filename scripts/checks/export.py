@@ -9,7 +9,10 @@
   only under a pseudonym and "(탈퇴한 회원)"; a formula-looking title is inert;
 - the PDF has one page (pdfinfo), the Korean team name and the period
   (pdftotext), and is rendered to a PNG (pdftoppm) for a person to look at;
-- a non-member gets 404 as for a made-up team.
+- a non-member gets 404 as for a made-up team;
+- ExportMyData (POST /v1/members/me:export): the member's own proof, skip and
+  comment are in it, another member's words, nickname and id are not, and an
+  anonymous vote they took part in appears without their choice.
 
 usage: export.py <gateway-url> <png-path>
 """
@@ -109,7 +112,7 @@ def main() -> None:
         api.ok("POST", f"/v1/teams/{team}/missions/{mission}/proofs", m["token"], body)
 
     prove(leader, repeat, {"text": "완료"})
-    prove(leader, once, {"link": "https://example.com/book"})
+    prove(leader, once, {"linkUrl": "https://example.com/book"})
     prove(stays, repeat, {"text": "완료"})
     api.ok("POST", f"/v1/teams/{team}/missions/{repeat}:skip", skipper["token"], {"reason": "출장"})
     prove(leaver, repeat, {"text": "완료"})
@@ -119,7 +122,7 @@ def main() -> None:
     if status >= 300:
         fail(f"withdraw: {status} {out}")
     api.ok("POST", f"/v1/invites/{code}:accept", late["token"], {})
-    prove(late, once, {"link": "https://example.com/late"})
+    prove(late, once, {"linkUrl": "https://example.com/late"})
 
     def export(token: str, fmt: str, scope: str = "EXPORT_SCOPE_TEAM", extra: dict | None = None):
         body = {"format": fmt, "scope": scope, **(extra or {})}
@@ -193,6 +196,8 @@ def main() -> None:
     print(f"[export] PDF: {len(pdf)} bytes, 1 page, team name and period in its text, "
           f"rendered to {png}; {took_pdf * 1000:.0f} ms")
 
+    my_data(api, team, repeat, leader, stays, skipper)
+
     outsider = api.member("ex밖")
     for t in (team, str(uuid.uuid4())):
         status, out = api.call("POST", f"/v1/teams/{t}/activity:export", outsider["token"],
@@ -200,6 +205,56 @@ def main() -> None:
         if status != 404:
             fail(f"a non-member got {status} {out}")
     print("[export] a non-member gets 404, as for a made-up team")
+
+
+def my_data(api: Api, team: str, mission: str, leader: dict, me: dict, skipper: dict) -> None:
+    run = secrets.randbelow(10**6)
+    proofs = api.ok("GET", f"/v1/teams/{team}/missions/{mission}/proofs", me["token"]).get("proofs", [])
+    theirs = next(p for p in proofs if p.get("author", {}).get("memberId") == leader["id"])
+    mine = next(p for p in proofs if p.get("author", {}).get("memberId") == me["id"])
+    base = f"/v1/teams/{team}/missions/{mission}/proofs"
+    api.ok("POST", f"{base}/{theirs['id']}/comments", me["token"], {"content": f"내 댓글 {run}"})
+    api.ok("PUT", f"{base}/{theirs['id']}/heart", me["token"], {})
+    api.ok("POST", f"{base}/{mine['id']}/comments", leader["token"], {"content": f"남의 댓글 {run}"})
+    secret = f"비밀선택{run}"
+    anon = api.ok("POST", f"/v1/teams/{team}/votes", leader["token"], {
+        "title": "익명 투표", "options": [secret, "다른 선택"], "anonymous": True})["vote"]
+    named = api.ok("POST", f"/v1/teams/{team}/votes", leader["token"], {
+        "title": "기명 투표", "options": [f"공개선택{run}", "다른 선택"]})["vote"]
+    api.ok("POST", f"/v1/teams/{team}/votes/{anon['voteId']}:cast", me["token"],
+           {"optionIds": [anon["options"][0]["optionId"]]})
+    api.ok("POST", f"/v1/teams/{team}/votes/{named['voteId']}:cast", me["token"],
+           {"optionIds": [named["options"][0]["optionId"]]})
+    t = time.monotonic()
+    out = api.ok("POST", "/v1/members/me:export", me["token"], {})
+    took = time.monotonic() - t
+    raw = base64.b64decode(out["content"]).decode()
+    doc = json.loads(raw)
+    if doc["account"]["member_id"] != me["id"] or doc["account"]["nickname"] != me["nickname"]:
+        fail(f"the account part: {doc['account']}")
+    if not doc.get("sessions"):
+        fail("no sessions in the export")
+    if not any(p["proof_id"] == mine["id"] for p in doc["missions"]["proofs"]):
+        fail("my proof is missing")
+    if not any(c["content"] == f"내 댓글 {run}" for c in doc["missions"]["comments"]):
+        fail("my comment is missing")
+    if not doc["missions"]["hearts_given"]:
+        fail("my heart is missing")
+    if not doc["teams"]["memberships"] or doc["teams"]["memberships"][0]["team_id"] != team:
+        fail(f"my membership is missing: {doc['teams']}")
+    for other in (f"남의 댓글 {run}", leader["nickname"], leader["id"], skipper["nickname"], skipper["id"]):
+        if other in raw:
+            fail(f"another member's data is in my export: {other!r}")
+    anon_in = [v for v in doc["board"]["anonymous_votes_taken_part_in"] if v["vote_id"] == anon["voteId"]]
+    if len(anon_in) != 1:
+        fail(f"the anonymous vote I took part in is missing: {doc['board']}")
+    if secret in raw or anon["options"][0]["optionId"] in raw:
+        fail("my choice in an anonymous vote is in the export")
+    if not any(c["option_text"] == f"공개선택{run}" for c in doc["board"]["named_vote_choices"]):
+        fail("my choice in a named vote is missing")
+    print(f"[export] my data: {len(raw)} bytes JSON from auth, moim, mission, board and notification; "
+          f"my proofs and comments in, others' words/names/ids out, the anonymous vote without my choice; "
+          f"{took * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

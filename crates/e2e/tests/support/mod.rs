@@ -1,5 +1,6 @@
-//! The cluster in process: auth, moim, mission, notification and the gateway,
-//! each with its own test database, one Redis namespace, one service credential.
+//! The cluster in process: auth, moim, mission, notification, board and the
+//! gateway, each with its own test database, one Redis namespace, one service
+//! credential.
 
 #![allow(dead_code)]
 
@@ -18,15 +19,26 @@ pub struct Stack {
     pub http: Http,
     /// Google sign-in stand-in: `google.id_token(sub, email)`.
     pub google: OidcProvider,
+    /// The credential every service accepts from the others.
+    pub service_token: String,
     _dbs: Vec<TestDb>,
     _redis: TestRedis,
 }
 
 impl Stack {
     pub async fn start() -> Stack {
-        let names = ["auth", "moim", "mission", "notification", "gateway"];
+        // envoy-control's listener is reserved for the tests that start it.
+        let names = [
+            "auth",
+            "moim",
+            "mission",
+            "notification",
+            "board",
+            "gateway",
+            "envoy-control",
+        ];
         let mut dbs = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..5 {
             dbs.push(TestDb::empty().await.expect("db"));
         }
         let redis = TestRedis::new();
@@ -35,7 +47,7 @@ impl Stack {
             .expect("google");
         let mut cluster = Cluster::bind(&names).await.expect("bind");
         let token = format!("svc-{}", uuid::Uuid::new_v4().simple());
-        let peers: BTreeMap<String, String> = names[..4]
+        let peers: BTreeMap<String, String> = names[..5]
             .iter()
             .map(|n| (n.to_string(), cluster.endpoint(n)))
             .collect();
@@ -69,6 +81,10 @@ impl Stack {
             BTreeMap::from([("notification".into(), cluster.endpoint("notification"))]);
         let mut notification = moing_notification::config::Settings::default();
         notification.base = base(notification.base, &dbs[3]);
+        let mut board = moing_board::config::Settings::default();
+        board.base = base(board.base, &dbs[4]);
+        board.redis.url = redis.url.clone();
+        board.redis.channel = format!("{}board:changed", redis.prefix);
 
         cluster
             .spawn("auth", |l, stop| moing_auth::startup::run(auth, l, stop))
@@ -86,6 +102,9 @@ impl Stack {
                 moing_notification::startup::run(notification, l, stop)
             })
             .expect("notification");
+        cluster
+            .spawn("board", |l, stop| moing_board::startup::run(board, l, stop))
+            .expect("board");
         let gateway = moing_gateway::config::Settings {
             services: peers.clone(),
             admin: Default::default(),
@@ -101,6 +120,7 @@ impl Stack {
             cluster,
             http: Client::builder(TokioExecutor::new()).build_http(),
             google,
+            service_token: token.clone(),
             _dbs: dbs,
             _redis: redis,
         }
