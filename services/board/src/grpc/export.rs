@@ -289,6 +289,40 @@ impl Board {
             .collect()
     }
 
+    /// mission's progress for the period: totals, the last 14 days and the
+    /// weeks, as the goal board asks it.
+    async fn period_progress(
+        &self,
+        team: Uuid,
+        (from, to): (NaiveDate, NaiveDate),
+    ) -> Result<moing_proto::moing::mission::v1::GetTeamProgressResponse, BoardError> {
+        let spec = |granularity: ProgressGranularity, f: NaiveDate| ProgressSeriesSpec {
+            granularity: granularity as i32,
+            from: Some(date(f)),
+            to: Some(date(to)),
+        };
+        let fortnight = (to - chrono::Duration::days(13)).max(from);
+        within(EXPORT_DEADLINE, "mission", async {
+            self.mission
+                .clone()
+                .get_team_progress(GetTeamProgressRequest {
+                    team_id: team.to_string(),
+                    from: Some(date(from)),
+                    to: Some(date(to)),
+                    series: vec![
+                        spec(ProgressGranularity::Day, fortnight),
+                        spec(ProgressGranularity::Week, from),
+                    ],
+                    include_former_members: false,
+                    viewer_member_id: String::new(),
+                })
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(status_error("mission"))
+        })
+        .await
+    }
+
     /// The PDF's content: the goal board's rates, ranking and weekly series
     /// for the period.
     async fn activity_report(
@@ -300,33 +334,7 @@ impl Board {
         members: &[(Uuid, ExportMember)],
         now: DateTime<Utc>,
     ) -> Result<moing_report::Report, BoardError> {
-        let spec = |granularity: ProgressGranularity, f: NaiveDate| ProgressSeriesSpec {
-            granularity: granularity as i32,
-            from: Some(date(f)),
-            to: Some(date(to)),
-        };
-        let progress = within(EXPORT_DEADLINE, "mission", async {
-            self.mission
-                .clone()
-                .get_team_progress(GetTeamProgressRequest {
-                    team_id: asked.team.to_string(),
-                    from: Some(date(from)),
-                    to: Some(date(to)),
-                    series: vec![
-                        spec(
-                            ProgressGranularity::Day,
-                            to.max(from + chrono::Duration::days(13)) - chrono::Duration::days(13),
-                        ),
-                        spec(ProgressGranularity::Week, from),
-                    ],
-                    include_former_members: false,
-                    viewer_member_id: String::new(),
-                })
-                .await
-                .map(tonic::Response::into_inner)
-                .map_err(status_error("mission"))
-        })
-        .await?;
+        let progress = self.period_progress(asked.team, (from, to)).await?;
         let board = progress_pb(&progress, me, to, from);
         let names: HashMap<String, &ExportMember> =
             members.iter().map(|(id, m)| (id.to_string(), m)).collect();

@@ -76,6 +76,65 @@ impl TryFrom<&pb::GetTeamActivityRequest> for Asked {
     }
 }
 
+/// Counts per (day, member, mission) over [from, to], mission by mission (the
+/// ledger from the Monday of `from`), and each member's totals.
+type ByDay = (
+    BTreeMap<(NaiveDate, Uuid, Uuid), Counts>,
+    HashMap<Uuid, Counts>,
+);
+
+fn by_day(
+    missions: &[MissionSpan],
+    roster: &HashMap<Uuid, Vec<Span>>,
+    mut by_mission: HashMap<Uuid, Vec<ProofRow>>,
+    today: NaiveDate,
+    (from, to): (NaiveDate, NaiveDate),
+) -> ByDay {
+    let monday = week_start(from);
+    let mut out: BTreeMap<(NaiveDate, Uuid, Uuid), Counts> = BTreeMap::new();
+    let mut totals: HashMap<Uuid, Counts> = HashMap::new();
+    for m in missions {
+        let rows = by_mission.remove(&m.id).unwrap_or_default();
+        let l = ledger_from(std::slice::from_ref(m), roster, &rows, today, monday);
+        for (member, days) in l {
+            for (day, c) in days.range(from..=to) {
+                if *c != Counts::default() {
+                    out.insert((*day, member, m.id), *c);
+                }
+            }
+            totals
+                .entry(member)
+                .or_default()
+                .add(&sum(Some(&days), from, to));
+        }
+    }
+    (out, totals)
+}
+
+/// The members of the period with their spans and totals, in id order.
+fn members_pb(
+    roster: &HashMap<Uuid, Vec<Span>>,
+    totals: &HashMap<Uuid, Counts>,
+    (from, to): (NaiveDate, NaiveDate),
+) -> Vec<pb::MemberProgress> {
+    let mut members: Vec<pb::MemberProgress> = roster
+        .iter()
+        .filter(|(_, s)| overlaps(s, from, to))
+        .map(|(id, s)| pb::MemberProgress {
+            member_id: id.to_string(),
+            spans: s
+                .iter()
+                .filter(|x| overlaps(std::slice::from_ref(x), from, to))
+                .map(span_pb)
+                .collect(),
+            active: s.iter().any(|x| x.to.is_none()),
+            totals: Some(counts_pb(totals.get(id).copied().unwrap_or_default())),
+        })
+        .collect();
+    members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+    members
+}
+
 impl Missions {
     pub async fn team_activity(
         &self,
@@ -123,38 +182,8 @@ impl Missions {
             }
         }
 
-        let mut out: BTreeMap<(NaiveDate, Uuid, Uuid), Counts> = BTreeMap::new();
-        let mut totals: HashMap<Uuid, Counts> = HashMap::new();
-        for m in &mission_spans {
-            let rows = by_mission.remove(&m.id).unwrap_or_default();
-            let l = ledger_from(std::slice::from_ref(m), &roster, &rows, today, monday);
-            for (member, days) in l {
-                for (day, c) in days.range(from..=to) {
-                    if *c != Counts::default() {
-                        out.insert((*day, member, m.id), *c);
-                    }
-                }
-                totals
-                    .entry(member)
-                    .or_default()
-                    .add(&sum(Some(&days), from, to));
-            }
-        }
-        let mut members: Vec<pb::MemberProgress> = roster
-            .iter()
-            .filter(|(_, s)| overlaps(s, from, to))
-            .map(|(id, s)| pb::MemberProgress {
-                member_id: id.to_string(),
-                spans: s
-                    .iter()
-                    .filter(|x| overlaps(std::slice::from_ref(x), from, to))
-                    .map(span_pb)
-                    .collect(),
-                active: s.iter().any(|x| x.to.is_none()),
-                totals: Some(counts_pb(totals.get(id).copied().unwrap_or_default())),
-            })
-            .collect();
-        members.sort_by(|a, b| a.member_id.cmp(&b.member_id));
+        let (out, totals) = by_day(&mission_spans, &roster, by_mission, today, (from, to));
+        let members = members_pb(&roster, &totals, (from, to));
         let named: std::collections::HashSet<Uuid> = out.keys().map(|k| k.2).collect();
         Ok(pb::GetTeamActivityResponse {
             team_id: team.to_string(),

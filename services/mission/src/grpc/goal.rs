@@ -2,9 +2,10 @@
 //! the mission service in one call — per-member totals, day/week series, the
 //! active missions with every member's status, and the team score.
 //!
-//! Cost per call is fixed: one GetTeamSummary call to moim, and four queries
-//! (missions by team; removed proofs by team; one range of the covering
-//! `ix_proof_progress` index; the score row), whatever the history length.
+//! Cost per call does not grow with history: closed weeks are read from the
+//! kept counts (`store/aggregates.rs`, sealed by `grpc/seal.rs` when a week
+//! turns: per member totals, the asked weeks and days, per mission totals of
+//! the active missions), the open week is counted from its own proof rows.
 
 use std::collections::HashMap;
 
@@ -253,6 +254,34 @@ fn series_pb(
         .collect()
 }
 
+/// The members' totals and the series, from the kept counts and the live ledger.
+fn answer(
+    roster: &HashMap<Uuid, Vec<Span>>,
+    kept: Option<&Kept>,
+    (live, live_from, origin): (&Ledger, NaiveDate, NaiveDate),
+    specs: &[Spec],
+    period: (NaiveDate, NaiveDate),
+    include_former: bool,
+) -> (Vec<pb::MemberProgress>, Vec<pb::ProgressSeries>) {
+    let empty = Kept::default();
+    let k = kept.unwrap_or(&empty);
+    let view = View {
+        until: live_from,
+        origin,
+        days: &k.days,
+        weeks: &k.weeks,
+        totals: &k.totals,
+        live,
+    };
+    let members = members_pb(roster, &view, period, include_former);
+    let member_ids: Vec<Uuid> = members
+        .iter()
+        .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
+        .collect();
+    let series = series_pb(specs, &member_ids, roster, &view);
+    (members, series)
+}
+
 /// What the boards of the active missions are computed from.
 struct Boards<'a> {
     /// Active members and their spans.
@@ -267,7 +296,35 @@ struct Boards<'a> {
     sealed: Option<(NaiveDate, &'a HashMap<(Uuid, Uuid), Counts>)>,
 }
 
-impl Boards<'_> {
+impl<'a> Boards<'a> {
+    /// The active members, the rows by (mission, member), the viewer and the
+    /// leader, today, and the kept totals when kept.
+    fn new(
+        roster: &'a HashMap<Uuid, Vec<Span>>,
+        rows: &[ProofRow],
+        (viewer, leader): (Option<Uuid>, Option<Uuid>),
+        (today, now): (NaiveDate, DateTime<Utc>),
+        sealed: Option<(NaiveDate, &'a HashMap<(Uuid, Uuid), Counts>)>,
+    ) -> Self {
+        let mut by_key: HashMap<(Uuid, Uuid), Vec<ProofRow>> = HashMap::new();
+        for p in rows {
+            by_key.entry((p.mission, p.member)).or_default().push(*p);
+        }
+        Boards {
+            active: roster
+                .iter()
+                .filter(|(_, s)| s.iter().any(|s| s.to.is_none()))
+                .map(|(id, s)| (*id, s))
+                .collect(),
+            by_key,
+            viewer,
+            leader,
+            today,
+            now,
+            sealed,
+        }
+    }
+
     /// A mission with every active member's standing, and the viewer's.
     fn board(&self, m: &Mission) -> pb::MissionStatusBoard {
         let mut pbm = mission_fields(m);
@@ -320,7 +377,75 @@ impl Boards<'_> {
     }
 }
 
+/// What an answer is counted from: the kept closed weeks (None: someone
+/// unsealed meanwhile, so this answer counts everything from the rows), the
+/// live rows, the day they count from, and the first day anything can count.
+struct Counted {
+    kept: Option<Kept>,
+    rows: Vec<ProofRow>,
+    live_from: NaiveDate,
+    origin: NaiveDate,
+}
+
 impl Missions {
+    /// Closed weeks come kept (sealed first if the week turned); the open
+    /// week is counted from its own rows, with the earlier proofs of ONCE
+    /// missions still open or not yet ended.
+    async fn counted(
+        &self,
+        team: Uuid,
+        (missions, mission_spans): (&[Mission], &[MissionSpan]),
+        roster: &HashMap<Uuid, Vec<Span>>,
+        specs: &[Spec],
+        (from, to, today): (NaiveDate, NaiveDate, NaiveDate),
+        now: DateTime<Utc>,
+    ) -> Result<Counted, MissionError> {
+        let until = week_start(today);
+        let origin = mission_spans.iter().map(|m| m.start).min().unwrap_or(until);
+        let mut ranges: Vec<(NaiveDate, NaiveDate)> = vec![(from, to)];
+        ranges.extend(specs.iter().flat_map(|s| buckets(s.week, s.from, s.to)));
+        let (day_ranges, week_ranges) = kept_ranges(&ranges, origin, until);
+        let active: Vec<Uuid> = missions.iter().filter(|m| !m.ended).map(|m| m.id).collect();
+        let mut kept = self
+            .store
+            .kept(team, until, &day_ranges, &week_ranges, &active)
+            .await?;
+        if kept.is_none() {
+            self.reseal(team, mission_spans, roster, today, now).await?;
+            kept = self
+                .store
+                .kept(team, until, &day_ranges, &week_ranges, &active)
+                .await?;
+        }
+        let Some(kept) = kept else {
+            let first = read_from(specs, from, today, mission_spans);
+            return Ok(Counted {
+                kept: None,
+                rows: self.store.team_rows(team, first, today).await?,
+                live_from: NaiveDate::MIN,
+                origin,
+            });
+        };
+        let mut rows = self.store.team_rows(team, until, today).await?;
+        let once: Vec<Uuid> = missions
+            .iter()
+            .zip(mission_spans)
+            .filter(|(m, s)| {
+                s.kind == Kind::Once
+                    && s.start < until
+                    && (!m.ended || s.closed_on.is_none_or(|c| c >= until))
+            })
+            .map(|(m, _)| m.id)
+            .collect();
+        rows.extend(self.store.rows_before(team, &once, until).await?);
+        Ok(Counted {
+            kept: Some(kept),
+            rows,
+            live_from: until,
+            origin,
+        })
+    }
+
     pub async fn team_progress(
         &self,
         r: pb::GetTeamProgressRequest,
@@ -347,92 +472,44 @@ impl Missions {
         let mission_spans: Vec<MissionSpan> =
             missions.iter().map(|m| MissionSpan::of(m, now)).collect();
 
-        // Closed weeks come kept (sealed first if the week turned); the open
-        // week is counted from its own rows.
-        let until = week_start(today);
-        let origin = mission_spans.iter().map(|m| m.start).min().unwrap_or(until);
-        let mut ranges: Vec<(NaiveDate, NaiveDate)> = vec![(from, to)];
-        ranges.extend(specs.iter().flat_map(|s| buckets(s.week, s.from, s.to)));
-        let (day_ranges, week_ranges) = kept_ranges(&ranges, origin, until);
-        let active_ids: Vec<Uuid> = missions.iter().filter(|m| !m.ended).map(|m| m.id).collect();
-        let mut kept = self
-            .store
-            .kept(team, until, &day_ranges, &week_ranges, &active_ids)
+        let Counted {
+            kept,
+            rows,
+            live_from,
+            origin,
+        } = self
+            .counted(
+                team,
+                (&missions, &mission_spans),
+                &roster,
+                &specs,
+                (from, to, today),
+                now,
+            )
             .await?;
-        if kept.is_none() {
-            self.reseal(team, &mission_spans, &roster, today, now)
-                .await?;
-            kept = self
-                .store
-                .kept(team, until, &day_ranges, &week_ranges, &active_ids)
-                .await?;
-        }
-        let (rows, live_from) = match &kept {
-            Some(_) => {
-                let mut rows = self.store.team_rows(team, until, today).await?;
-                let once: Vec<Uuid> = missions
-                    .iter()
-                    .zip(&mission_spans)
-                    .filter(|(m, s)| {
-                        s.kind == Kind::Once
-                            && s.start < until
-                            && (!m.ended || s.closed_on.is_none_or(|c| c >= until))
-                    })
-                    .map(|(m, _)| m.id)
-                    .collect();
-                rows.extend(self.store.rows_before(team, &once, until).await?);
-                (rows, until)
-            }
-            // Someone unsealed meanwhile: count this answer from the rows.
-            None => {
-                let first = read_from(&specs, from, today, &mission_spans);
-                (
-                    self.store.team_rows(team, first, today).await?,
-                    NaiveDate::MIN,
-                )
-            }
-        };
         let (points, updated) = self.store.team_score(team).await?;
 
         let live: Ledger = ledger_from(&mission_spans, &roster, &rows, today, live_from);
-        let empty = Kept::default();
-        let k = kept.as_ref().unwrap_or(&empty);
-        let view = View {
-            until: live_from,
-            origin,
-            days: &k.days,
-            weeks: &k.weeks,
-            totals: &k.totals,
-            live: &live,
-        };
-        let members = members_pb(&roster, &view, (from, to), r.include_former_members);
-        let member_ids: Vec<Uuid> = members
-            .iter()
-            .filter_map(|m| Uuid::parse_str(&m.member_id).ok())
-            .collect();
-        let series = series_pb(&specs, &member_ids, &roster, &view);
+        let (members, series) = answer(
+            &roster,
+            kept.as_ref(),
+            (&live, live_from, origin),
+            &specs,
+            (from, to),
+            r.include_former_members,
+        );
 
         // Active missions, newest first, with every active member's standing.
-        let mut boards = Boards {
-            active: roster
-                .iter()
-                .filter(|(_, s)| s.iter().any(|s| s.to.is_none()))
-                .map(|(id, s)| (*id, s))
-                .collect(),
-            by_key: HashMap::new(),
-            viewer: asked.viewer,
-            leader: Uuid::parse_str(&summary.leader_member_id).ok(),
-            today,
-            now,
-            sealed: kept.as_ref().map(|k| (live_from, &k.missions)),
-        };
-        for p in &rows {
-            boards
-                .by_key
-                .entry((p.mission, p.member))
-                .or_default()
-                .push(*p);
-        }
+        let boards = Boards::new(
+            &roster,
+            &rows,
+            (
+                asked.viewer,
+                Uuid::parse_str(&summary.leader_member_id).ok(),
+            ),
+            (today, now),
+            kept.as_ref().map(|k| (live_from, &k.missions)),
+        );
         let active_missions = missions
             .iter()
             .filter(|m| !m.ended)

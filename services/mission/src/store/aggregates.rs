@@ -187,8 +187,8 @@ impl Store {
 
     /// The kept counts a request needs, if the team is sealed up to `until`:
     /// day rows in `day_ranges`, week rows in `week_ranges` (Mondays), every
-    /// member's total, and the totals of `missions` per member. One snapshot
-    /// (a read-only transaction), so an unseal never shows half.
+    /// member's total, and the totals of `missions` per member. One statement
+    /// (one consistent read), so an unseal never shows half.
     pub async fn kept(
         &self,
         team: Uuid,
@@ -197,29 +197,20 @@ impl Store {
         week_ranges: &[(NaiveDate, NaiveDate)],
         missions: &[Uuid],
     ) -> Result<Option<Kept>, MissionError> {
-        let mut tx = self.pool.begin().await?;
-        let sealed: Option<Option<NaiveDate>> =
-            sqlx::query_scalar("SELECT sealed_until FROM progress_seal WHERE team_id = ?")
-                .bind(team)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if sealed.flatten() != Some(until) {
-            return Ok(None);
-        }
-        let mut kept = Kept::default();
-        for r in sqlx::query(
-            "SELECT member_id, done, required, skipped FROM progress_member WHERE team_id = ?",
-        )
-        .bind(team)
-        .fetch_all(&mut *tx)
-        .await?
-        {
-            kept.totals.insert(r.try_get("member_id")?, counts(&r)?);
-        }
+        const COUNTS: &str = "done, required, skipped";
+        let mut q = QueryBuilder::<MySql>::new(format!(
+            "SELECT 's' AS k, sealed_until AS d, NULL AS a, NULL AS m, 0 AS done, 0 AS required, 0 AS skipped \
+             FROM progress_seal WHERE team_id = "
+        ));
+        q.push_bind(team);
+        q.push(format!(
+            " UNION ALL SELECT 't', NULL, NULL, member_id, {COUNTS} FROM progress_member WHERE team_id = "
+        ));
+        q.push_bind(team);
         if !missions.is_empty() {
-            let mut q = QueryBuilder::<MySql>::new(
-                "SELECT mission_id, member_id, done, required, skipped FROM progress_mission WHERE team_id = ",
-            );
+            q.push(format!(
+                " UNION ALL SELECT 'x', NULL, mission_id, member_id, {COUNTS} FROM progress_mission WHERE team_id = "
+            ));
             q.push_bind(team);
             q.push(" AND mission_id IN (");
             let mut sep = q.separated(", ");
@@ -227,33 +218,48 @@ impl Store {
                 sep.push_bind(*m);
             }
             q.push(")");
-            for r in q.build().fetch_all(&mut *tx).await? {
-                kept.missions.insert(
-                    (r.try_get("mission_id")?, r.try_get("member_id")?),
-                    counts(&r)?,
-                );
-            }
         }
-        for (table, col, ranges, into) in [
-            ("progress_day", "day", day_ranges, &mut kept.days),
-            ("progress_week", "week", week_ranges, &mut kept.weeks),
+        for (kind, table, col, ranges) in [
+            ("d", "progress_day", "day", day_ranges),
+            ("w", "progress_week", "week", week_ranges),
         ] {
             if ranges.is_empty() {
                 continue;
             }
-            let mut q = QueryBuilder::<MySql>::new(format!(
-                "SELECT {col} AS d, member_id, done, required, skipped FROM {table} WHERE team_id = "
+            q.push(format!(
+                " UNION ALL SELECT '{kind}', {col}, NULL, member_id, {COUNTS} FROM {table} WHERE team_id = "
             ));
             q.push_bind(team);
             push_ranges(&mut q, col, ranges);
-            for r in q.build().fetch_all(&mut *tx).await? {
-                into.entry(r.try_get("member_id")?)
-                    .or_default()
-                    .insert(r.try_get::<NaiveDate, _>("d")?, counts(&r)?);
+        }
+        let rows = q.build().fetch_all(&self.pool).await?;
+        let mut kept = Kept::default();
+        let mut sealed = None;
+        for r in &rows {
+            let kind: String = r.try_get("k")?;
+            match kind.as_str() {
+                "s" => sealed = r.try_get::<Option<NaiveDate>, _>("d")?,
+                "t" => {
+                    kept.totals.insert(r.try_get("m")?, counts(r)?);
+                }
+                "x" => {
+                    kept.missions
+                        .insert((r.try_get("a")?, r.try_get("m")?), counts(r)?);
+                }
+                "d" | "w" => {
+                    let into = if kind == "d" {
+                        &mut kept.days
+                    } else {
+                        &mut kept.weeks
+                    };
+                    into.entry(r.try_get("m")?)
+                        .or_default()
+                        .insert(r.try_get::<NaiveDate, _>("d")?, counts(r)?);
+                }
+                _ => {}
             }
         }
-        tx.commit().await?;
-        Ok(Some(kept))
+        Ok((sealed == Some(until)).then_some(kept))
     }
 
     /// Live proofs and skips of `missions` with `day` before `before` (the
@@ -285,6 +291,47 @@ impl Store {
     }
 }
 
+/// The key of a kept row (after the team id).
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    /// A day or a week (its Monday), and a member.
+    Dated(NaiveDate, Uuid),
+    Member(Uuid),
+    /// A mission and a member.
+    Pair(Uuid, Uuid),
+}
+
+/// Inserts rows (`columns`: the key columns after team_id) in chunks; with
+/// `add`, an existing row's counts grow by the new ones.
+async fn insert(
+    conn: &mut MySqlConnection,
+    team: Uuid,
+    (table, columns, add): (&str, &str, bool),
+    rows: &[(Key, Counts)],
+) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(500) {
+        let mut q = QueryBuilder::<MySql>::new(format!(
+            "INSERT INTO {table} (team_id, {columns}, done, required, skipped) "
+        ));
+        q.push_values(chunk, |mut b, (key, c)| {
+            b.push_bind(team);
+            match *key {
+                Key::Dated(d, m) => b.push_bind(d).push_bind(m),
+                Key::Member(m) => b.push_bind(m),
+                Key::Pair(a, m) => b.push_bind(a).push_bind(m),
+            };
+            b.push_bind(c.done)
+                .push_bind(c.required)
+                .push_bind(c.skipped);
+        });
+        if add {
+            q.push(" ON DUPLICATE KEY UPDATE done = done + VALUES(done), required = required + VALUES(required), skipped = skipped + VALUES(skipped)");
+        }
+        q.build().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Inserts a seal's rows and adds them to the running totals.
 async fn write_seal(
     conn: &mut MySqlConnection,
@@ -299,76 +346,48 @@ async fn write_seal(
             if *c == Counts::default() {
                 continue;
             }
-            days.push((*day, *member, *c));
+            days.push((Key::Dated(*day, *member), *c));
             weeks.entry((week_start(*day), *member)).or_default().add(c);
             members.entry(*member).or_default().add(c);
         }
     }
-    days.sort_by_key(|(d, m, _)| (*d, *m));
-    for chunk in days.chunks(500) {
-        let mut q = QueryBuilder::<MySql>::new(
-            "INSERT INTO progress_day (team_id, day, member_id, done, required, skipped) ",
-        );
-        q.push_values(chunk, |mut b, (d, m, c)| {
-            b.push_bind(team)
-                .push_bind(*d)
-                .push_bind(*m)
-                .push_bind(c.done)
-                .push_bind(c.required)
-                .push_bind(c.skipped);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    let weeks: Vec<_> = weeks.into_iter().collect();
-    for chunk in weeks.chunks(500) {
-        let mut q = QueryBuilder::<MySql>::new(
-            "INSERT INTO progress_week (team_id, week, member_id, done, required, skipped) ",
-        );
-        q.push_values(chunk, |mut b, ((w, m), c)| {
-            b.push_bind(team)
-                .push_bind(*w)
-                .push_bind(*m)
-                .push_bind(c.done)
-                .push_bind(c.required)
-                .push_bind(c.skipped);
-        });
-        q.build().execute(&mut *conn).await?;
-    }
-    let members: Vec<_> = members.into_iter().collect();
-    for chunk in members.chunks(500) {
-        let mut q = QueryBuilder::<MySql>::new(
-            "INSERT INTO progress_member (team_id, member_id, done, required, skipped) ",
-        );
-        q.push_values(chunk, |mut b, (m, c)| {
-            b.push_bind(team)
-                .push_bind(*m)
-                .push_bind(c.done)
-                .push_bind(c.required)
-                .push_bind(c.skipped);
-        });
-        q.push(" ON DUPLICATE KEY UPDATE done = done + VALUES(done), required = required + VALUES(required), skipped = skipped + VALUES(skipped)");
-        q.build().execute(&mut *conn).await?;
-    }
+    days.sort_by_key(|(k, _)| match k {
+        Key::Dated(d, m) => (*d, *m),
+        _ => (NaiveDate::MIN, Uuid::nil()),
+    });
+    let weeks: Vec<_> = weeks
+        .into_iter()
+        .map(|((w, m), c)| (Key::Dated(w, m), c))
+        .collect();
+    let members: Vec<_> = members
+        .into_iter()
+        .map(|(m, c)| (Key::Member(m), c))
+        .collect();
     let mut missions: Vec<_> = new
         .missions
         .iter()
         .filter(|(_, c)| **c != Counts::default())
+        .map(|((mission, member), c)| (Key::Pair(*mission, *member), *c))
         .collect();
-    missions.sort_by_key(|(k, _)| **k);
-    for chunk in missions.chunks(500) {
-        let mut q = QueryBuilder::<MySql>::new(
-            "INSERT INTO progress_mission (team_id, mission_id, member_id, done, required, skipped) ",
-        );
-        q.push_values(chunk, |mut b, ((mission, member), c)| {
-            b.push_bind(team)
-                .push_bind(*mission)
-                .push_bind(*member)
-                .push_bind(c.done)
-                .push_bind(c.required)
-                .push_bind(c.skipped);
-        });
-        q.push(" ON DUPLICATE KEY UPDATE done = done + VALUES(done), required = required + VALUES(required), skipped = skipped + VALUES(skipped)");
-        q.build().execute(&mut *conn).await?;
-    }
+    missions.sort_by_key(|(k, _)| match k {
+        Key::Pair(a, b) => (*a, *b),
+        _ => (Uuid::nil(), Uuid::nil()),
+    });
+    insert(conn, team, ("progress_day", "day, member_id", false), &days).await?;
+    insert(
+        conn,
+        team,
+        ("progress_week", "week, member_id", false),
+        &weeks,
+    )
+    .await?;
+    insert(conn, team, ("progress_member", "member_id", true), &members).await?;
+    insert(
+        conn,
+        team,
+        ("progress_mission", "mission_id, member_id", true),
+        &missions,
+    )
+    .await?;
     Ok(())
 }

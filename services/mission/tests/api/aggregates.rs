@@ -496,6 +496,15 @@ async fn run_case(app: &TestApp, past: Past, ops: Vec<Op>) -> anyhow::Result<()>
             .fetch_one(&app.db.pool)
             .await?;
     anyhow::ensure!(sealed == Some(monday(seoul_today())), "sealed to this week");
+    // And reads are served from the kept rows (not recounted every time).
+    let store = moing_mission::store::Store::new(
+        app.db.pool.clone(),
+        moing_common::outbox::Outbox::new("mission", vec![]),
+    );
+    let read = store
+        .kept(case.team_id, monday(seoul_today()), &[], &[], &[])
+        .await?;
+    anyhow::ensure!(read.is_some(), "the kept rows are read");
 
     // The rebuild command: clear and recount from the proof rows.
     let sealed_teams =
