@@ -77,7 +77,7 @@ pub fn row_json(row: &MySqlRow) -> Map<String, Value> {
                     row.try_get::<Option<i8>, _>(i)
                         .ok()
                         .flatten()
-                        .map(|n| Value::from(n))
+                        .map(Value::from)
                 }),
             t if t.contains("INT") => row
                 .try_get::<Option<i64>, _>(i)

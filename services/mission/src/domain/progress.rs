@@ -421,12 +421,12 @@ pub fn seal_counts(
     (days, per_mission)
 }
 
+/// Ranges of days, inclusive.
+pub type Ranges = Vec<(NaiveDate, NaiveDate)>;
+
 /// [a, b] as leading days up to a Monday, whole Monday–Sunday weeks (their
 /// Mondays), and trailing days: how kept counts are read and summed.
-pub fn split(
-    a: NaiveDate,
-    b: NaiveDate,
-) -> (Vec<(NaiveDate, NaiveDate)>, Option<(NaiveDate, NaiveDate)>) {
+pub fn split(a: NaiveDate, b: NaiveDate) -> (Ranges, Option<(NaiveDate, NaiveDate)>) {
     let mut days = Vec::new();
     if a > b {
         return (days, None);
@@ -519,7 +519,7 @@ pub fn kept_ranges(
     ranges: &[(NaiveDate, NaiveDate)],
     origin: NaiveDate,
     until: NaiveDate,
-) -> (Vec<(NaiveDate, NaiveDate)>, Vec<(NaiveDate, NaiveDate)>) {
+) -> (Ranges, Ranges) {
     let (mut days, mut weeks) = (Vec::new(), Vec::new());
     let Some(last_kept) = until.pred_opt() else {
         return (days, weeks);

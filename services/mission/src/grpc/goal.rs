@@ -282,6 +282,9 @@ fn answer(
     (members, series)
 }
 
+/// The seal's Monday and the kept totals per (mission, member).
+type Sealed<'a> = (NaiveDate, &'a HashMap<(Uuid, Uuid), Counts>);
+
 /// What the boards of the active missions are computed from.
 struct Boards<'a> {
     /// Active members and their spans.
@@ -293,7 +296,7 @@ struct Boards<'a> {
     today: NaiveDate,
     now: DateTime<Utc>,
     /// The seal's Monday and the kept totals per (mission, member), when kept.
-    sealed: Option<(NaiveDate, &'a HashMap<(Uuid, Uuid), Counts>)>,
+    sealed: Option<Sealed<'a>>,
 }
 
 impl<'a> Boards<'a> {
@@ -304,7 +307,7 @@ impl<'a> Boards<'a> {
         rows: &[ProofRow],
         (viewer, leader): (Option<Uuid>, Option<Uuid>),
         (today, now): (NaiveDate, DateTime<Utc>),
-        sealed: Option<(NaiveDate, &'a HashMap<(Uuid, Uuid), Counts>)>,
+        sealed: Option<Sealed<'a>>,
     ) -> Self {
         let mut by_key: HashMap<(Uuid, Uuid), Vec<ProofRow>> = HashMap::new();
         for p in rows {

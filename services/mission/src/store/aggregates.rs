@@ -198,10 +198,10 @@ impl Store {
         missions: &[Uuid],
     ) -> Result<Option<Kept>, MissionError> {
         const COUNTS: &str = "done, required, skipped";
-        let mut q = QueryBuilder::<MySql>::new(format!(
+        let mut q = QueryBuilder::<MySql>::new(
             "SELECT 's' AS k, sealed_until AS d, NULL AS a, NULL AS m, 0 AS done, 0 AS required, 0 AS skipped \
-             FROM progress_seal WHERE team_id = "
-        ));
+             FROM progress_seal WHERE team_id = ",
+        );
         q.push_bind(team);
         q.push(format!(
             " UNION ALL SELECT 't', NULL, NULL, member_id, {COUNTS} FROM progress_member WHERE team_id = "
