@@ -254,6 +254,25 @@ fn series_pb(
         .collect()
 }
 
+/// The team's zone and today, and the asked period clipped to today (from
+/// the team's start by default).
+fn period(
+    summary: &moing_proto::moing::moim::v1::TeamSummary,
+    asked: &Asked,
+    now: DateTime<Utc>,
+) -> (chrono_tz::Tz, NaiveDate, NaiveDate, NaiveDate) {
+    let zone = tz(&summary.time_zone);
+    let today = now.with_timezone(&zone).date_naive();
+    let start = summary
+        .start_date
+        .as_ref()
+        .and_then(from_date)
+        .unwrap_or(today);
+    let from = asked.from.unwrap_or(start.min(today));
+    let to = asked.to.unwrap_or(today).min(today);
+    (zone, today, from, to)
+}
+
 /// The members' totals and the series, from the kept counts and the live ledger.
 fn answer(
     roster: &HashMap<Uuid, Vec<Span>>,
@@ -457,15 +476,7 @@ impl Missions {
         let team = asked.team;
         let now = moing_common::clock::now();
         let summary = self.members.summary(team, true).await?;
-        let zone = tz(&summary.time_zone);
-        let today = now.with_timezone(&zone).date_naive();
-        let start = summary
-            .start_date
-            .as_ref()
-            .and_then(from_date)
-            .unwrap_or(today);
-        let from = asked.from.unwrap_or(start.min(today));
-        let to = asked.to.unwrap_or(today).min(today);
+        let (zone, today, from, to) = period(&summary, &asked, now);
         let specs = clip_series(asked.series, today)?;
 
         // Membership spans; everyone who was ever in the team is counted so
