@@ -81,7 +81,27 @@ pub async fn run_with(
     Ok(())
 }
 
-/// The rebuild command (`moing-mission rebuild-progress [TEAM_ID]`): clears the
+/// The binary: `mission rebuild-progress [TEAM_ID]` recounts the goal board's
+/// kept counts from the proof rows and exits; anything else serves.
+pub async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("rebuild-progress") {
+        let team = args
+            .get(1)
+            .map(|t| {
+                t.parse::<uuid::Uuid>()
+                    .map_err(|e| anyhow::anyhow!("rebuild-progress: {t:?} is not a team id ({e})"))
+            })
+            .transpose()?;
+        let settings: Settings = moing_common::config::load()?;
+        let sealed = rebuild_progress(settings, team).await?;
+        println!("rebuild-progress: {sealed} team(s) counted again from the proof rows");
+        return Ok(());
+    }
+    moing_common::entry::main(run).await
+}
+
+/// The rebuild command (`mission rebuild-progress [TEAM_ID]`): clears the
 /// goal board's kept counts and seals every team (or one) again from the proof
 /// rows, with moim for the rosters. Safe while replicas serve: a seal is stored
 /// only if nobody sealed or unsealed meanwhile.
