@@ -97,6 +97,12 @@ pub struct DatabaseSettings {
     /// whose correctness rests on unique keys and claims, not on repeatable
     /// reads (notification).
     pub read_committed: bool,
+    /// Seconds after which MariaDB aborts a transaction left idle (0: never,
+    /// the server's default). A replica frozen inside a transaction (a stopped
+    /// process, a stalled node) then releases its row locks, so the others'
+    /// `SKIP LOCKED` claims can take its work over once its leases end
+    /// (notification: 10).
+    pub idle_transaction_timeout_secs: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -106,6 +112,7 @@ impl Default for DatabaseSettings {
             max_connections: 10,
             acquire_timeout_ms: 3_000,
             read_committed: false,
+            idle_transaction_timeout_secs: 0,
         }
     }
 }

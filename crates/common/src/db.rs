@@ -22,12 +22,24 @@ pub fn lazy_pool(settings: &DatabaseSettings) -> anyhow::Result<MySqlPool> {
     let mut pool = MySqlPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms));
-    if settings.read_committed {
-        pool = pool.after_connect(|conn, _| {
+    let (read_committed, idle) = (
+        settings.read_committed,
+        settings.idle_transaction_timeout_secs,
+    );
+    if read_committed || idle > 0 {
+        pool = pool.after_connect(move |conn, _| {
             Box::pin(async move {
-                sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                    .execute(&mut *conn)
-                    .await?;
+                if read_committed {
+                    sqlx::query("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                if idle > 0 {
+                    sqlx::query("SET SESSION idle_transaction_timeout = ?")
+                        .bind(idle)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 Ok(())
             })
         });

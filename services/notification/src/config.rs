@@ -43,6 +43,7 @@ impl Default for Settings {
         let mut base = BaseSettings::development("notification", DEFAULT_PORT);
         // Replicas claim pushes and reminders while others write new ones.
         base.database.read_committed = true;
+        base.database.idle_transaction_timeout_secs = 10;
         Self {
             base,
             fcm: FcmSettings::default(),
