@@ -25,11 +25,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+
+import rest_client
 
 KST = timezone(timedelta(hours=9))
 
@@ -38,31 +38,9 @@ def fail(msg: str) -> None:
     sys.exit(f"export.py: {msg}")
 
 
-class Api:
+class Api(rest_client.Api):
     def __init__(self, base: str) -> None:
-        self.base = base
-
-    def call(self, method: str, path: str, token: str | None = None, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("content-type", "application/json")
-        if token:
-            req.add_header("authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=30) as resp:
-                return resp.status, json.load(resp)
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                return e.code, json.loads(raw)
-            except ValueError:
-                return e.code, {"raw": raw.decode(errors="replace")}
-
-    def ok(self, method: str, path: str, token: str | None = None, body=None) -> dict:
-        status, out = self.call(method, path, token, body)
-        if status >= 300:
-            fail(f"{method} {path}: {status} {out}")
-        return out
+        super().__init__(base, fail, timeout=30)
 
     def member(self, prefix: str) -> dict:
         for _ in range(8):

@@ -49,6 +49,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pymysql
+import rest_client
 import yaml
 
 SERVICES = ["auth", "moim", "mission", "board", "notification", "gateway"]
@@ -271,27 +272,9 @@ def environment(name: str, deploy: dict, secrets_: Secrets, ports: dict[str, int
 # ---------------------------------------------------------------- the flow
 
 
-class Api:
+class Api(rest_client.Api):
     def __init__(self, base: str) -> None:
-        self.base = base
-
-    def call(self, method: str, path: str, token: str | None = None, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base + path, data=data, method=method)
-        req.add_header("content-type", "application/json")
-        if token:
-            req.add_header("authorization", f"Bearer {token}")
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"{}")
-
-    def ok(self, method: str, path: str, token: str | None = None, body=None) -> dict:
-        status, out = self.call(method, path, token, body)
-        if status != 200:
-            fail(f"{method} {path}: {status} {out}")
-        return out
+        super().__init__(base, fail)
 
     def member(self, kakao_id: int, prefix: str, push_token: str) -> dict:
         """Signs a new Kakao member in and up. The nickname is the prefix and

@@ -10,12 +10,13 @@
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_imports)]
 mod helpers;
+#[path = "support/history.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
-use helpers::{Member, as_member, spawn_app};
+use helpers::{as_member, spawn_app};
 use moing_proto::moing::board::v1::{ExportFormat, ExportScope, ExportTeamActivityRequest};
-use uuid::Uuid;
 
 fn status_kib(key: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -32,32 +33,10 @@ fn status_kib(key: &str) -> u64 {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let app = spawn_app().await;
-    let leader = app.member();
-    let (team, code) = app.team(&leader).await;
-    let mut members: Vec<Member> = vec![];
-    for _ in 0..19 {
-        let m = app.member();
-        app.join(&code, &m).await;
-        members.push(m);
-    }
-    let team_id = Uuid::parse_str(&team)?;
-    let days = 365;
-    let start = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive()
-        - chrono::Duration::days(days);
-    sqlx::query("UPDATE team SET start_date = ? WHERE id = ?")
-        .bind(start)
-        .bind(team_id)
-        .execute(&app.moim_db.pool)
-        .await?;
-    sqlx::query("UPDATE membership SET joined_at = ? WHERE team_id = ?")
-        .bind((moing_common::clock::now() - chrono::Duration::days(days + 1)).naive_utc())
-        .bind(team_id)
-        .execute(&app.moim_db.pool)
-        .await?;
-    let ids: Vec<Uuid> = std::iter::once(leader.id)
-        .chain(members.iter().map(|m| m.id))
-        .collect();
-    let h = moing_mission::seed::seed_history(&app.mission_db.pool, team_id, &ids, days).await?;
+    let (team, members, proofs) = support::seeded_team(&app, 365).await?;
+    let leader = members
+        .last()
+        .ok_or_else(|| anyhow::anyhow!("no members"))?;
     let hwm_before = status_kib("VmHWM:");
     for (format, name) in [(ExportFormat::Csv, "CSV"), (ExportFormat::Pdf, "PDF")] {
         let mut took = Vec::new();
@@ -68,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
                 .board
                 .clone()
                 .export_team_activity(as_member(
-                    &leader,
+                    leader,
                     ExportTeamActivityRequest {
                         team_id: team.clone(),
                         format: format as i32,
@@ -84,9 +63,7 @@ async fn main() -> anyhow::Result<()> {
         }
         took.sort();
         println!(
-            "{name}: 20 members, 1 year ({} proofs, {} missions): p50 {:.0} ms, max {:.0} ms over 10 exports; {} bytes",
-            h.proofs,
-            h.missions,
+            "{name}: 20 members, 1 year ({proofs} proofs): p50 {:.0} ms, max {:.0} ms over 10 exports; {} bytes",
             took[took.len() / 2].as_secs_f64() * 1e3,
             took.last().copied().unwrap_or(Duration::ZERO).as_secs_f64() * 1e3,
             size

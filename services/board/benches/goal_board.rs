@@ -15,6 +15,8 @@
 #[path = "../tests/api/helpers.rs"]
 #[allow(dead_code, unused_imports)]
 mod helpers;
+#[path = "support/history.rs"]
+mod support;
 
 use std::time::{Duration, Instant};
 
@@ -35,37 +37,6 @@ async fn selects(app: &TestApp) -> anyhow::Result<i64> {
         .await?;
     let v: String = row.try_get(1)?;
     Ok(v.parse()?)
-}
-
-/// A 20-member team with `days` of history; (team id, members).
-async fn seed(app: &TestApp, days: i64) -> anyhow::Result<(String, Vec<Member>, usize)> {
-    let leader = app.member();
-    let (team, code) = app.team(&leader).await;
-    let mut members: Vec<Member> = vec![];
-    for _ in 0..19 {
-        let m = app.member();
-        app.join(&code, &m).await;
-        members.push(m);
-    }
-    let team_id = Uuid::parse_str(&team)?;
-    let start = (moing_common::clock::now() + chrono::Duration::hours(9)).date_naive()
-        - chrono::Duration::days(days);
-    sqlx::query("UPDATE team SET start_date = ? WHERE id = ?")
-        .bind(start)
-        .bind(team_id)
-        .execute(&app.moim_db.pool)
-        .await?;
-    sqlx::query("UPDATE membership SET joined_at = ? WHERE team_id = ?")
-        .bind((moing_common::clock::now() - chrono::Duration::days(days + 1)).naive_utc())
-        .bind(team_id)
-        .execute(&app.moim_db.pool)
-        .await?;
-    let ids: Vec<Uuid> = std::iter::once(leader.id)
-        .chain(members.iter().map(|m| m.id))
-        .collect();
-    let h = moing_mission::seed::seed_history(&app.mission_db.pool, team_id, &ids, days).await?;
-    members.push(leader);
-    Ok((team, members, h.proofs))
 }
 
 struct Figures {
@@ -116,7 +87,7 @@ struct Row3 {
 }
 
 async fn run(app: &TestApp, days: i64, calls: usize) -> anyhow::Result<Row3> {
-    let (team, members, proofs) = seed(app, days).await?;
+    let (team, members, proofs) = support::seeded_team(app, days).await?;
     let members: std::sync::Arc<Vec<(Uuid, String)>> =
         std::sync::Arc::new(members.iter().map(|m| (m.id, m.token.clone())).collect());
     let ask = |m: &(Uuid, String), team: &str| {

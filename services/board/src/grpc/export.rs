@@ -56,19 +56,6 @@ struct Asked {
     to: Option<NaiveDate>,
 }
 
-fn day(
-    v: &mut Validator,
-    field: &str,
-    d: Option<&moing_proto::google::r#type::Date>,
-) -> Option<NaiveDate> {
-    let d = d?;
-    let parsed = from_date(d);
-    if parsed.is_none() {
-        v.violation(field, "is not a valid calendar date");
-    }
-    parsed
-}
-
 impl TryFrom<pb::ExportTeamActivityRequest> for Asked {
     type Error = BoardError;
 
@@ -87,8 +74,8 @@ impl TryFrom<pb::ExportTeamActivityRequest> for Asked {
             "scope",
             "must be TEAM or ME",
         );
-        let from = day(&mut v, "start_date", r.start_date.as_ref());
-        let to = day(&mut v, "end_date", r.end_date.as_ref());
+        let from = v.date("start_date", r.start_date.as_ref());
+        let to = v.date("end_date", r.end_date.as_ref());
         v.check(
             from.zip(to).is_none_or(|(f, t)| f <= t),
             "end_date",

@@ -60,6 +60,13 @@ impl Span {
     }
 }
 
+/// Whether any of the spans meets [from, to].
+pub fn overlaps(spans: &[Span], from: NaiveDate, to: NaiveDate) -> bool {
+    spans
+        .iter()
+        .any(|s| s.from <= to && s.to.is_none_or(|t| t >= from))
+}
+
 /// What the counting needs of a mission, in team-local days.
 #[derive(Debug, Clone)]
 pub struct MissionSpan {

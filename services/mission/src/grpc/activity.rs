@@ -22,17 +22,11 @@ use crate::{
     access::spans,
     domain::{
         Kind,
-        progress::{Counts, MissionSpan, ProofRow, Span, ledger_from, sum},
+        progress::{Counts, MissionSpan, ProofRow, Span, ledger_from, overlaps, sum},
         tz, week_start,
     },
     error::MissionError,
 };
-
-fn overlaps(spans: &[Span], from: NaiveDate, to: NaiveDate) -> bool {
-    spans
-        .iter()
-        .any(|s| s.from <= to && s.to.is_none_or(|t| t >= from))
-}
 
 /// A validated request.
 struct Asked {
@@ -51,16 +45,8 @@ impl TryFrom<&pb::GetTeamActivityRequest> for Asked {
         let member = (!r.member_id.is_empty())
             .then(|| v.id("member_id", &r.member_id))
             .flatten();
-        let mut day = |field: &str, d: Option<&moing_proto::google::r#type::Date>| {
-            let d = d?;
-            let parsed = from_date(d);
-            if parsed.is_none() {
-                v.violation(field, "is not a valid calendar date");
-            }
-            parsed
-        };
-        let from = day("from", r.from.as_ref());
-        let to = day("to", r.to.as_ref());
+        let from = v.date("from", r.from.as_ref());
+        let to = v.date("to", r.to.as_ref());
         v.check(
             from.zip(to).is_none_or(|(f, t)| f <= t),
             "to",

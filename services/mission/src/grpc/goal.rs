@@ -27,7 +27,7 @@ use crate::{
         Kind, Mission,
         progress::{
             Counts, Ledger, MissionSpan, ProofRow, Span, View, buckets, kept_ranges, ledger_from,
-            standing,
+            overlaps, standing,
         },
         tz, week_start,
     },
@@ -38,12 +38,6 @@ use crate::{
 /// At most this many series per call, and buckets per series.
 const MAX_SERIES: usize = 4;
 const MAX_BUCKETS: i64 = 800;
-
-fn overlaps(spans: &[Span], from: NaiveDate, to: NaiveDate) -> bool {
-    spans
-        .iter()
-        .any(|s| s.from <= to && s.to.is_none_or(|t| t >= from))
-}
 
 /// An optional date field: None when unset, a violation when not a real date.
 fn day_of(
