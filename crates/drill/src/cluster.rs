@@ -89,6 +89,11 @@ impl Nodes {
         self.root.join(".moing")
     }
 
+    /// Replica `i`'s name: its log file and the prefix of its lease owner.
+    pub fn name(i: usize) -> String {
+        format!("drill-notification-{}", ["a", "b"][i])
+    }
+
     /// The gRPC address of replica `i`.
     pub fn addr(i: usize) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], PORTS[i].0))
@@ -126,11 +131,14 @@ impl Nodes {
     /// Starts replica `i` and waits until it serves.
     pub async fn start(&mut self, i: usize) -> anyhow::Result<()> {
         let (grpc, admin) = PORTS[i];
-        let log = self.log_file(&format!("drill-notification-{}", ["a", "b"][i]))?;
+        let log = self.log_file(&Self::name(i))?;
         let child = Command::new(&self.bin)
             .current_dir(&self.root)
             .envs(self.base_env.iter().cloned())
             .envs(self.fcm_env.iter().cloned())
+            // The dispatcher names its leases after the host: the drills tell
+            // which replica holds a row by it.
+            .env("HOSTNAME", Self::name(i))
             .env("MOING_GRPC__LISTEN", format!("127.0.0.1:{grpc}"))
             .env("MOING_ADMIN__LISTEN", format!("127.0.0.1:{admin}"))
             .stdin(Stdio::null())

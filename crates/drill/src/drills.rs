@@ -174,18 +174,18 @@ pub async fn stop(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
     // A third into the load, at a moment A has proof pushes claimed.
     let end = Instant::now() + Duration::from_secs(120);
     while !task.is_finished() && Instant::now() < end {
-        if progress.acked() >= args.proofs / 3 && !held_sends(&db, &team).await?.is_empty() {
+        if progress.acked() >= args.proofs / 3 && !held_sends(&db, &team, A).await?.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     nodes.pause(A, true)?;
-    // What A holds: the proof pushes still claimed once B's own sends in
-    // flight (B dispatches too) have had time to finish; A's requests already
-    // at the stand-in when it stopped land within that time as well.
+    // What A holds: the proof pushes under A's lease (B keeps claiming and
+    // sending its own meanwhile), once A's requests already at the stand-in
+    // when it stopped have landed.
     tokio::time::sleep(Duration::from_millis(args.latency_ms + 500)).await;
     let from = Utc::now();
-    let held = held_sends(&db, &team).await?;
+    let held = held_sends(&db, &team, A).await?;
     let window = Duration::from_secs(args.lease_secs) + 2 * PUSH_INTERVAL + Duration::from_secs(10);
     tokio::time::sleep(window).await;
     let resumed_at = Utc::now();
@@ -207,17 +207,24 @@ pub async fn stop(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
     Ok(counts.clean() && drain.done && !held.is_empty() && by_b == held.len())
 }
 
-/// (notification id, device token) of the team's proof pushes now `SENDING`.
-async fn held_sends(db: &MySqlPool, team: &Team) -> anyhow::Result<Vec<(String, String)>> {
+/// (notification id, device token) of the team's proof pushes now `SENDING`
+/// under replica `i`'s lease.
+async fn held_sends(
+    db: &MySqlPool,
+    team: &Team,
+    i: usize,
+) -> anyhow::Result<Vec<(String, String)>> {
     use sqlx::Row;
     let rows = sqlx::query(
         "SELECT n.id AS nid, d.token FROM moing_notification.push p \
          JOIN moing_notification.notification n ON n.id = p.notification_id \
          JOIN moing_notification.device d ON d.session_id = p.session_id \
-         WHERE n.team_id = ? AND n.type = ? AND p.state = 'SENDING'",
+         WHERE n.team_id = ? AND n.type = ? AND p.state = 'SENDING' \
+         AND p.lease_owner LIKE CONCAT(?, '/%')",
     )
     .bind(team.id)
     .bind(count::PROOF_TYPE)
+    .bind(Nodes::name(i))
     .fetch_all(db)
     .await?;
     rows.into_iter()
