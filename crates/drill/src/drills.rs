@@ -172,20 +172,7 @@ pub async fn stop(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
     fcm.set_latency(Duration::from_millis(args.latency_ms));
     let (task, progress) = spawn_load(args, &team, args.proofs, None);
     // A third into the load, at a moment A has proof pushes claimed.
-    let end = Instant::now() + Duration::from_secs(120);
-    while !task.is_finished() && Instant::now() < end {
-        if progress.acked() >= args.proofs / 3 && !held_sends(&db, &team, A).await?.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    nodes.pause(A, true)?;
-    // What A holds: the proof pushes under A's lease (B keeps claiming and
-    // sending its own meanwhile), once A's requests already at the stand-in
-    // when it stopped have landed.
-    tokio::time::sleep(Duration::from_millis(args.latency_ms + 500)).await;
-    let from = Utc::now();
-    let held = held_sends(&db, &team, A).await?;
+    let (from, held) = stop_holding(args, nodes, &db, &team, &task, &progress).await?;
     let window = Duration::from_secs(args.lease_secs) + 2 * PUSH_INTERVAL + Duration::from_secs(10);
     tokio::time::sleep(window).await;
     let resumed_at = Utc::now();
@@ -205,6 +192,38 @@ pub async fn stop(args: &Args, nodes: &mut Nodes, fcm: &FcmServer) -> anyhow::Re
         println!("[drill] stop: A held no sends when it stopped: inconclusive");
     }
     Ok(counts.clean() && drain.done && !held.is_empty() && by_b == held.len())
+}
+
+/// SIGSTOPs A at a moment it holds proof pushes (a third into the load or
+/// later), and returns when and what it holds: the pushes still under A's
+/// lease once its requests already at the stand-in have landed (B keeps
+/// claiming and sending its own meanwhile). A stop that lands just after A
+/// finished its round holds nothing: A goes on and is stopped again.
+async fn stop_holding(
+    args: &Args,
+    nodes: &mut Nodes,
+    db: &MySqlPool,
+    team: &Team,
+    task: &JoinHandle<anyhow::Result<Load>>,
+    progress: &Progress,
+) -> anyhow::Result<(DateTime<Utc>, Vec<(String, String)>)> {
+    let end = Instant::now() + Duration::from_secs(120);
+    loop {
+        while !task.is_finished() && Instant::now() < end {
+            if progress.acked() >= args.proofs / 3 && !held_sends(db, team, A).await?.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        nodes.pause(A, true)?;
+        tokio::time::sleep(Duration::from_millis(args.latency_ms + 500)).await;
+        let from = Utc::now();
+        let held = held_sends(db, team, A).await?;
+        if !held.is_empty() || task.is_finished() || Instant::now() >= end {
+            return Ok((from, held));
+        }
+        nodes.pause(A, false)?;
+    }
 }
 
 /// (notification id, device token) of the team's proof pushes now `SENDING`
