@@ -26,12 +26,11 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import rest_client
 
-KST = timezone(timedelta(hours=9))
 
 
 def fail(msg: str) -> None:
@@ -66,7 +65,7 @@ def main() -> None:
     api = Api(base)
     leader, stays, skipper, late, leaver, gone = (
         api.member(p) for p in ("ex리더", "ex멤버", "ex건너", "ex늦게", "ex떠남", "ex탈퇴"))
-    today = datetime.now(KST).date()
+    today = rest_client.team_today()
 
     def d(x: date) -> dict:
         return {"year": x.year, "month": x.month, "day": x.day}
@@ -83,7 +82,7 @@ def main() -> None:
         "timesPerWeek": 3})["mission"]["id"]
     once = api.ok("POST", f"/v1/teams/{team}/missions", leader["token"], {
         "title": "책 한 권 읽기", "kind": "MISSION_KIND_ONCE", "way": "PROOF_WAY_LINK",
-        "deadline": (datetime.now(timezone.utc) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "deadline": (rest_client.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     })["mission"]["id"]
 
     def prove(m: dict, mission: str, body: dict) -> None:

@@ -44,7 +44,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -60,7 +60,6 @@ DB_ADMIN = (os.environ.get("MOING_DB_ADMIN_USER", "moing_admin"),
             os.environ.get("MOING_DB_ADMIN_PASSWORD", "moing_admin_dev"))
 REDIS_PORT = int(os.environ.get("MOING_REDIS_PORT", "6379"))
 S3_PORT = 9010
-KST = timezone(timedelta(hours=9))
 
 
 def log(msg: str) -> None:
@@ -407,7 +406,7 @@ def flow(api: Api, stand: StandIns, ports: dict[str, int]) -> None:
     member = api.member(run * 10 + 2, "rr멤버", f"push-b-{run}")
     leaver = api.member(run * 10 + 3, "rr탈퇴", f"push-c-{run}")
 
-    today = datetime.now(KST).date()
+    today = rest_client.team_today()
     def d(days: int) -> dict:
         x = today + timedelta(days=days)
         return {"year": x.year, "month": x.month, "day": x.day}
