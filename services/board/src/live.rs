@@ -119,25 +119,11 @@ impl Live {
         for team in teams {
             self.tell(*team);
         }
-        let Some(redis) = &self.redis else { return };
-        let publish = async {
-            let conn = redis
-                .publisher
-                .get_or_try_init(|| redis.client.get_connection_manager())
-                .await?;
-            let mut conn = conn.clone();
-            for team in teams {
-                let _: i64 = conn
-                    .publish(&redis.channel, format!("{} {team}", self.origin))
-                    .await?;
-            }
-            Ok::<_, redis::RedisError>(())
-        };
-        match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "goal-board change not published"),
-            Err(_) => tracing::warn!("goal-board change not published: redis timed out"),
-        }
+        let messages: Vec<String> = teams
+            .iter()
+            .map(|team| format!("{} {team}", self.origin))
+            .collect();
+        self.publish(messages).await;
     }
 
     /// Every team's board may have changed (a block between two members,
@@ -145,16 +131,22 @@ impl Live {
     /// other replicas.
     pub async fn changed_everywhere(&self) {
         self.tell_all();
+        self.publish(vec![format!("{} *", self.origin)]).await;
+    }
+
+    /// Tells the other replicas through Redis (best effort: a failed or
+    /// timed-out publish is logged).
+    async fn publish(&self, messages: Vec<String>) {
         let Some(redis) = &self.redis else { return };
         let publish = async {
-            let conn = redis
+            let mut conn = redis
                 .publisher
                 .get_or_try_init(|| redis.client.get_connection_manager())
-                .await?;
-            let _: i64 = conn
-                .clone()
-                .publish(&redis.channel, format!("{} *", self.origin))
-                .await?;
+                .await?
+                .clone();
+            for message in messages {
+                let _: i64 = conn.publish(&redis.channel, message).await?;
+            }
             Ok::<_, redis::RedisError>(())
         };
         match tokio::time::timeout(PUBLISH_TIMEOUT, publish).await {

@@ -39,20 +39,6 @@ use crate::{
 const MAX_SERIES: usize = 4;
 const MAX_BUCKETS: i64 = 800;
 
-/// An optional date field: None when unset, a violation when not a real date.
-fn day_of(
-    v: &mut Validator,
-    field: &str,
-    d: Option<&moing_proto::google::r#type::Date>,
-) -> Option<NaiveDate> {
-    let d = d?;
-    let parsed = from_date(d);
-    if parsed.is_none() {
-        v.violation(field, "is not a valid calendar date");
-    }
-    parsed
-}
-
 struct Spec {
     week: bool,
     from: NaiveDate,
@@ -75,8 +61,8 @@ fn asked_series(
 ) -> Vec<(bool, NaiveDate, NaiveDate)> {
     let mut specs = Vec::new();
     for (i, s) in r.series.iter().enumerate() {
-        let f = day_of(v, &format!("series[{i}].from"), s.from.as_ref());
-        let t = day_of(v, &format!("series[{i}].to"), s.to.as_ref());
+        let f = v.date(&format!("series[{i}].from"), s.from.as_ref());
+        let t = v.date(&format!("series[{i}].to"), s.to.as_ref());
         let week = match pb::ProgressGranularity::try_from(s.granularity) {
             Ok(pb::ProgressGranularity::Day) => Some(false),
             Ok(pb::ProgressGranularity::Week) => Some(true),
@@ -105,8 +91,8 @@ impl TryFrom<&pb::GetTeamProgressRequest> for Asked {
         let viewer = (!r.viewer_member_id.is_empty())
             .then(|| v.id("viewer_member_id", &r.viewer_member_id))
             .flatten();
-        let from = day_of(&mut v, "from", r.from.as_ref());
-        let to = day_of(&mut v, "to", r.to.as_ref());
+        let from = v.date("from", r.from.as_ref());
+        let to = v.date("to", r.to.as_ref());
         let series = asked_series(&mut v, r);
         v.check(
             r.series.len() <= MAX_SERIES,

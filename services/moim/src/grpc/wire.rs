@@ -117,15 +117,10 @@ pub fn id_of(v: &mut Validator, field: &str, raw: &str) -> Uuid {
 
 /// Validates a required calendar date.
 pub fn date(v: &mut Validator, field: &str, d: Option<&Date>) -> Option<NaiveDate> {
-    let Some(d) = d else {
+    if d.is_none() {
         v.violation(field, "is required");
-        return None;
-    };
-    let parsed = moing_common::convert::from_date(d);
-    if parsed.is_none() {
-        v.violation(field, "is not a valid calendar date");
     }
-    parsed
+    v.date(field, d)
 }
 
 /// A time of day (hours 0-23, minutes 0-59); midnight with a violation otherwise.
